@@ -1,0 +1,132 @@
+// Package localstack runs the platform's real servers as local processes, so
+// a machine without Docker can develop and test against NATS JetStream,
+// Apache Kafka (KRaft) and ClickHouse. All state lives in one folder.
+package localstack
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// Versions the stack installs when nothing suitable is already on the machine.
+const (
+	// NATSServerModule is built with `go install`, so the module proxy is enough.
+	NATSServerModule  = "github.com/nats-io/nats-server/v2"
+	NATSServerVersion = "v2.15.2"
+)
+
+// JetStream fsync policies. The server default syncs every two minutes, so a
+// power failure can lose acknowledged writes; "always" fsyncs every write at a
+// large cost in publish throughput.
+const (
+	SyncDefault = "default"
+	SyncAlways  = "always"
+)
+
+// Config places the servers. Ports bind to 127.0.0.1 only.
+type Config struct {
+	// Dir holds binaries, configs, data, logs, pid files and the env file.
+	Dir string
+
+	NATSPort        int
+	NATSMonitorPort int
+	// JetStreamSync is SyncDefault or SyncAlways.
+	JetStreamSync string
+
+	KafkaPort           int
+	KafkaControllerPort int
+	// KafkaHeap is the JVM heap size, e.g. "1g".
+	KafkaHeap string
+	// KafkaPartitions is the broker's default for auto-created topics.
+	KafkaPartitions int
+
+	ClickHouseTCPPort  int
+	ClickHouseHTTPPort int
+
+	// ReadyTimeout bounds the wait for each server to answer.
+	ReadyTimeout time.Duration
+	// StopTimeout bounds a graceful stop before SIGKILL.
+	StopTimeout time.Duration
+	// InstallTimeout bounds binary installs and Maven resolution.
+	InstallTimeout time.Duration
+}
+
+// DefaultConfig returns the ports every Tributary tool expects by default.
+func DefaultConfig() Config {
+	return Config{
+		Dir:                 ".tributary",
+		NATSPort:            4222,
+		NATSMonitorPort:     8222,
+		JetStreamSync:       SyncDefault,
+		KafkaPort:           9092,
+		KafkaControllerPort: 9093,
+		KafkaHeap:           "1g",
+		KafkaPartitions:     3,
+		ClickHouseTCPPort:   9000,
+		ClickHouseHTTPPort:  8123,
+		ReadyTimeout:        90 * time.Second,
+		StopTimeout:         30 * time.Second,
+		InstallTimeout:      10 * time.Minute,
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Dir == "" {
+		errs = append(errs, errors.New("localstack: Dir is empty"))
+	}
+	ports := map[string]int{
+		"NATSPort": c.NATSPort, "NATSMonitorPort": c.NATSMonitorPort,
+		"KafkaPort": c.KafkaPort, "KafkaControllerPort": c.KafkaControllerPort,
+		"ClickHouseTCPPort": c.ClickHouseTCPPort, "ClickHouseHTTPPort": c.ClickHouseHTTPPort,
+	}
+	seen := map[int]string{}
+	for _, name := range sortedKeys(ports) {
+		p := ports[name]
+		if p <= 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("localstack: %s %d is not a port", name, p))
+			continue
+		}
+		if other, ok := seen[p]; ok {
+			errs = append(errs, fmt.Errorf("localstack: %s and %s both use port %d", other, name, p))
+		}
+		seen[p] = name
+	}
+	if c.JetStreamSync != SyncDefault && c.JetStreamSync != SyncAlways {
+		errs = append(errs, fmt.Errorf("localstack: JetStreamSync %q is not %q or %q", c.JetStreamSync, SyncDefault, SyncAlways))
+	}
+	if c.KafkaHeap == "" {
+		errs = append(errs, errors.New("localstack: KafkaHeap is empty"))
+	}
+	if c.KafkaPartitions < 1 {
+		errs = append(errs, fmt.Errorf("localstack: KafkaPartitions %d must be at least 1", c.KafkaPartitions))
+	}
+	for name, d := range map[string]time.Duration{"ReadyTimeout": c.ReadyTimeout, "StopTimeout": c.StopTimeout, "InstallTimeout": c.InstallTimeout} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("localstack: %s %s must be positive", name, d))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WithPortOffset shifts every port by n, so a second stack can run beside
+// the default one (tests of the stack itself, two checkouts).
+func (c Config) WithPortOffset(n int) Config {
+	c.NATSPort += n
+	c.NATSMonitorPort += n
+	c.KafkaPort += n
+	c.KafkaControllerPort += n
+	c.ClickHouseTCPPort += n
+	c.ClickHouseHTTPPort += n
+	return c
+}
+
+// EnvFile is where Up writes the connection settings.
+func (c Config) EnvFile() string { return filepath.Join(c.Dir, "env") }
+
+func (c Config) path(parts ...string) string {
+	return filepath.Join(append([]string{c.Dir}, parts...)...)
+}

@@ -1,0 +1,29 @@
+package localstack
+
+import (
+	"context"
+	"os/exec"
+)
+
+// server is one kind of real server the stack runs.
+type server interface {
+	// name is one of NATS, Kafka, ClickHouse.
+	name() string
+	// ports lists what the server binds; all must be free before a start.
+	ports() []int
+	// prepare installs binaries and writes configs; it is idempotent and
+	// safe while the server runs.
+	prepare(ctx context.Context) error
+	command() *exec.Cmd
+	// ready succeeds once the server serves clients.
+	ready(ctx context.Context) error
+	version(ctx context.Context) (string, error)
+	proc() process
+}
+
+// Server names, as used by Start, Stop, Kill and Restart.
+const (
+	NATS       = "nats"
+	Kafka      = "kafka"
+	ClickHouse = "clickhouse"
+)

@@ -1,0 +1,72 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tributary-io/tributary/infra/localstack"
+)
+
+// fromLocalStack starts (or reuses) the stack in the repository's .tributary
+// folder, the same one `make up` uses, and leaves it running for the next
+// test binary; `make down` stops it.
+func fromLocalStack(ctx context.Context) (*Env, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	cfg := localstack.DefaultConfig()
+	cfg.Dir = filepath.Join(root, ".tributary")
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	stack, err := localstack.New(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := stack.Up(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Env{
+		NATSURL:        ep.NATSURL,
+		KafkaBrokers:   strings.Split(ep.KafkaBrokers, ","),
+		ClickHouseAddr: ep.ClickHouseAddr,
+		ClickHouseHTTP: ep.ClickHouseHTTP,
+		Source:         "localstack " + cfg.Dir,
+		KafkaVersion:   ep.Versions[localstack.Kafka],
+		Servers:        stackControl{stack},
+	}, nil
+}
+
+type stackControl struct{ s *localstack.Stack }
+
+func (c stackControl) Restart(name string) error {
+	return c.s.Restart(context.Background(), name)
+}
+func (c stackControl) Kill(name string) error { return c.s.Kill(name) }
+func (c stackControl) Start(name string) error {
+	return c.s.Start(context.Background(), name)
+}
+
+// repoRoot walks up from the working directory (a test's package folder) to
+// the folder holding go.work.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.work above the working directory: run tests inside the repository")
+		}
+		dir = parent
+	}
+}
+
