@@ -69,4 +69,3 @@ func repoRoot() (string, error) {
 		dir = parent
 	}
 }
-

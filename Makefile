@@ -1,0 +1,61 @@
+# Tributary — one set of targets for every module in go.work.
+# `make help` lists them.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+BIN       := bin
+STACK     := $(BIN)/tributary-stack
+# Every module's folder, from go.work, so a new module needs no edit here.
+MODULES   := $(shell $(GO) list -m -f '{{.Dir}}' 2>/dev/null)
+PKGS      := $(addsuffix /...,$(MODULES))
+TEST_FLAGS ?= -race -count=1 -timeout 25m
+OUT       := out
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(BIN):
+	@mkdir -p $(BIN)
+
+.PHONY: build
+build: | $(BIN) ## build every command into bin/
+	$(GO) build -o $(BIN)/ $(addsuffix /cmd/...,$(filter %/infra %/producers %/consumers %/processors,$(MODULES)))
+
+$(STACK): $(shell find infra/localstack infra/cmd/tributary-stack -type f) | $(BIN)
+	$(GO) build -o $@ ./infra/cmd/tributary-stack
+
+.PHONY: up
+up: $(STACK) ## start NATS JetStream, Kafka and ClickHouse (local processes, or compose with Docker); writes .tributary/env
+	$(STACK) up
+
+.PHONY: down
+down: $(STACK) ## stop the stack; leaves no server process behind (data is kept)
+	$(STACK) down
+
+.PHONY: status
+status: $(STACK) ## show which servers run and where their logs are
+	$(STACK) status
+
+.PHONY: clean-state
+clean-state: down ## stop the stack and delete its data
+	rm -rf .tributary
+
+.PHONY: test
+test: ## unit and integration tests of every module, with -race, against real servers
+	@mkdir -p $(OUT)
+	@# First, alone: bring up (or find) the servers and log their versions.
+	$(GO) test -count=1 -v -run 'TestServersAnswer' ./tests/testenv | tee $(OUT)/servers.log | grep -E 'servers from|^(ok|FAIL|---)'
+	$(GO) test $(TEST_FLAGS) $(PKGS) 2>&1 | tee $(OUT)/test.log
+
+.PHONY: demo
+demo: up ## start the stack, run the first slice (JetStream + Kafka → ClickHouse) and print what landed
+	$(GO) run ./consumers/cmd/tributary-demo
+
+.PHONY: lint
+lint: ## gofmt and go vet over every module
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
