@@ -1,0 +1,68 @@
+// Package ingest turns bus messages into ClickHouse rows: decode and
+// validate the event, map it to its table's columns, and hand it to the
+// table's batch writer. It knows nothing of transports.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/schemas"
+)
+
+// Writer is the batch writer contract: Write returns once the row is durably
+// inserted, or with the reason it never will be. *clickhouse.BatchWriter
+// implements it.
+type Writer interface {
+	Write(ctx context.Context, row ...any) error
+}
+
+// ValuesFunc maps a validated event to its table's values, in column order.
+type ValuesFunc func(env schemas.Envelope, p schemas.Payload, ingest time.Time) ([]any, error)
+
+// Sink is the Watermill handler for one table. Its Handle returns only after
+// the row is inserted, so the router acks a message only once it is durable.
+type Sink struct {
+	table  string
+	writer Writer
+	values ValuesFunc
+	limits schemas.Limits
+	now    func() time.Time
+}
+
+// NewSink builds the handler for one table.
+func NewSink(table string, w Writer, values ValuesFunc, limits schemas.Limits) *Sink {
+	return &Sink{table: table, writer: w, values: values, limits: limits, now: time.Now}
+}
+
+// Handle is a message.NoPublishHandlerFunc.
+func (s *Sink) Handle(msg *message.Message) error {
+	now := s.now()
+	env, p, err := schemas.Decode(msg.Metadata, msg.Payload, now, s.limits)
+	if err != nil {
+		return fmt.Errorf("decode event for %s: %w", s.table, err)
+	}
+	row, err := s.values(env, p, now)
+	if err != nil {
+		return err
+	}
+	if err := s.writer.Write(msg.Context(), row...); err != nil {
+		return fmt.Errorf("insert %s into %s: %w", env.ID, s.table, err)
+	}
+	return nil
+}
+
+// IsPoison says whether err means the message can never succeed: the event
+// breaks its contract, or ClickHouse refuses the row itself. Everything else
+// (ClickHouse or a broker unreachable, a timeout) is retried instead, so a
+// good event is never dead-lettered because a server was down.
+func IsPoison(err error) bool {
+	return errors.Is(err, schemas.ErrInvalid) || errors.Is(err, clickhouse.ErrPermanent)
+}
+
+var _ Writer = (*clickhouse.BatchWriter)(nil)

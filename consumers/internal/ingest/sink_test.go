@@ -1,0 +1,124 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/schemas"
+)
+
+type fakeWriter struct {
+	rows [][]any
+	err  error
+}
+
+func (f *fakeWriter) Write(_ context.Context, row ...any) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.rows = append(f.rows, row)
+	return nil
+}
+
+func mustEvent(t *testing.T, p schemas.Payload) schemas.Envelope {
+	t.Helper()
+	env, err := schemas.NewEvent("//tributary/test", "t1", p)
+	if err != nil {
+		t.Fatalf("NewEvent: %v", err)
+	}
+	return env
+}
+
+func toMessage(env schemas.Envelope) *message.Message {
+	msg := message.NewMessage(env.ID, message.Payload(env.Data))
+	for k, v := range env.Metadata() {
+		msg.Metadata.Set(k, v)
+	}
+	return msg
+}
+
+func TestSinkHandle(t *testing.T) {
+	login := mustEvent(t, schemas.LoginFailed{
+		AuthOrigin: schemas.AuthOrigin{User: "alice", SourceIP: "203.0.113.7", Geo: &schemas.Geo{Country: "DE", Lat: 52.5, Lon: 13.4}},
+		Method:     schemas.MethodPassword, Reason: schemas.ReasonBadCredentials,
+	})
+	metric := mustEvent(t, schemas.MetricSample{
+		Source: schemas.Source{Host: "web-1", Service: "api"}, Name: "cpu.usage", Value: 0.93,
+		Labels: map[string]string{"zone": "b", "env": "prod"},
+	})
+	badBody := toMessage(login)
+	badBody.Payload = []byte(`{"user":`)
+	unknown := toMessage(login)
+	unknown.Metadata.Set(schemas.MetaType, "io.tributary.auth.teleported")
+	wrongTable := toMessage(metric)
+
+	tests := []struct {
+		name       string
+		msg        *message.Message
+		values     ValuesFunc
+		writerErr  error
+		wantPoison bool
+		wantErr    bool
+		check      func(t *testing.T, row []any)
+	}{
+		{name: "auth login lands with its fields", msg: toMessage(login), values: AuthValues, check: func(t *testing.T, row []any) {
+			if len(row) != len(AuthColumns) {
+				t.Fatalf("row has %d values, want %d", len(row), len(AuthColumns))
+			}
+			if row[5] != "alice" || row[12] != "failure" || row[13] != "bad_credentials" || row[8] != "DE" {
+				t.Errorf("row = %v", row)
+			}
+		}},
+		{name: "metric labels are sorted parallel arrays", msg: toMessage(metric), values: MetricValues, check: func(t *testing.T, row []any) {
+			if len(row) != len(MetricsColumns) {
+				t.Fatalf("row has %d values, want %d", len(row), len(MetricsColumns))
+			}
+			keys, vals := row[7].([]string), row[8].([]string)
+			if len(keys) != 2 || keys[0] != "env" || vals[0] != "prod" || keys[1] != "zone" {
+				t.Errorf("labels = %v %v", keys, vals)
+			}
+		}},
+		{name: "undecodable body is poison", msg: badBody, values: AuthValues, wantErr: true, wantPoison: true},
+		{name: "unknown type is poison", msg: unknown, values: AuthValues, wantErr: true, wantPoison: true},
+		{name: "event for another table is poison", msg: wrongTable, values: AuthValues, wantErr: true, wantPoison: true},
+		{name: "clickhouse refusing the row is poison", msg: toMessage(login), values: AuthValues,
+			writerErr: clickhouse.ErrPermanent, wantErr: true, wantPoison: true},
+		{name: "clickhouse unreachable is retried, not poison", msg: toMessage(login), values: AuthValues,
+			writerErr: errors.New("dial tcp 127.0.0.1:9000: connection refused"), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &fakeWriter{err: tt.writerErr}
+			s := NewSink("t", w, tt.values, schemas.DefaultLimits())
+			err := s.Handle(tt.msg)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Handle() = %v, wantErr %v", err, tt.wantErr)
+			}
+			if got := IsPoison(err); err != nil && got != tt.wantPoison {
+				t.Fatalf("IsPoison(%v) = %v, want %v", err, got, tt.wantPoison)
+			}
+			if tt.check != nil {
+				if len(w.rows) != 1 {
+					t.Fatalf("wrote %d rows, want 1", len(w.rows))
+				}
+				tt.check(t, w.rows[0])
+			}
+		})
+	}
+}
+
+func TestSinkRejectsStaleEvent(t *testing.T) {
+	env := mustEvent(t, schemas.Logout{User: "bob"})
+	w := &fakeWriter{}
+	s := NewSink("t", w, AuthValues, schemas.DefaultLimits())
+	s.now = func() time.Time { return env.Time.Add(30 * 24 * time.Hour) }
+	err := s.Handle(toMessage(env))
+	if !IsPoison(err) || len(w.rows) != 0 {
+		t.Fatalf("a month-old event: err %v, rows %d; want poison and no row", err, len(w.rows))
+	}
+}
