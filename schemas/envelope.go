@@ -1,0 +1,163 @@
+package schemas
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// SpecVersion is the only CloudEvents version we produce and accept.
+const SpecVersion = "1.0"
+
+// ContentTypeJSON is the only data content type we produce and accept.
+const ContentTypeJSON = "application/json"
+
+// Envelope is one event: the CloudEvents 1.0 context attributes, our
+// extensions, and the JSON payload.
+//
+// It is a plain struct rather than the CloudEvents Go SDK's event.Event on
+// purpose: we carry events as Watermill messages, not through the SDK's
+// protocol bindings, so the SDK would only give us an attribute bag with
+// untyped extensions (map[string]any) and a large dependency tree that every
+// module would inherit. The wire mapping the SDK would do for us is eleven
+// constants in metadata.go. The JSON tags below are the CloudEvents JSON
+// (structured mode) attribute names, so the two representations agree.
+type Envelope struct {
+	ID              string    `json:"id"`          // UUIDv7, canonical lower-case form
+	Source          string    `json:"source"`      // URI-reference of the producer, e.g. "//tributary/auth-service"
+	Type            string    `json:"type"`        // "io.tributary.<family>.<name>"
+	SpecVersion     string    `json:"specversion"` // "1.0"
+	Time            time.Time `json:"time,omitzero"`
+	Subject         string    `json:"subject,omitempty"`
+	DataContentType string    `json:"datacontenttype,omitempty"` // empty means application/json (CloudEvents default)
+
+	// Extensions.
+	Tenant        string `json:"tenant,omitempty"`
+	PartitionKey  string `json:"partitionkey,omitempty"`
+	SchemaVersion string `json:"schemaversion,omitempty"`
+	TraceParent   string `json:"traceparent,omitempty"` // W3C trace context
+
+	// Data is the payload JSON; in binary mode it is the message body.
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Option adjusts NewEvent for the rare cases the defaults do not fit.
+type Option func(*eventOptions)
+
+type eventOptions struct {
+	id, subject, traceParent, partitionKey string
+	time                                   time.Time
+	limits                                 Limits
+}
+
+// WithTime sets the event time instead of now, e.g. for a log record's
+// original timestamp.
+func WithTime(t time.Time) Option { return func(o *eventOptions) { o.time = t } }
+
+// WithID sets the event id instead of a fresh UUIDv7, for re-publishing an
+// event idempotently.
+func WithID(id string) Option { return func(o *eventOptions) { o.id = id } }
+
+// WithSubject sets the CloudEvents subject attribute.
+func WithSubject(s string) Option { return func(o *eventOptions) { o.subject = s } }
+
+// WithTraceParent propagates a W3C traceparent header value.
+func WithTraceParent(tp string) Option { return func(o *eventOptions) { o.traceParent = tp } }
+
+// WithPartitionKey overrides the payload's natural partition key.
+func WithPartitionKey(k string) Option { return func(o *eventOptions) { o.partitionKey = k } }
+
+// WithLimits validates the new event against l instead of DefaultLimits.
+func WithLimits(l Limits) Option { return func(o *eventOptions) { o.limits = l } }
+
+// NewEvent wraps a payload in an envelope, stamping id (UUIDv7), time,
+// specversion, type, schemaversion and partition key (the payload's natural
+// key, else the tenant), and validates the result. Source and tenant are
+// parameters rather than options because every event needs them.
+//
+// The event time is not checked against the clock-skew window here: the
+// producer's clock is the reference for its own events; consumers check.
+func NewEvent(source, tenant string, p Payload, opts ...Option) (Envelope, error) {
+	o := eventOptions{limits: DefaultLimits()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if p == nil {
+		return Envelope{}, fmt.Errorf("new event: nil payload: %w", ErrInvalid)
+	}
+	info, ok := Lookup(p.EventType())
+	if !ok {
+		return Envelope{}, fmt.Errorf("new event: type %q: %w", p.EventType(), ErrUnknownType)
+	}
+	if o.id == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return Envelope{}, fmt.Errorf("new event: generate id: %w", err)
+		}
+		o.id = id.String()
+	}
+	if o.time.IsZero() {
+		o.time = time.Now()
+	}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("new event %s: marshal payload: %w: %w", info.Short(), ErrMalformed, err)
+	}
+	key := o.partitionKey
+	if k, ok := p.(Keyed); ok && key == "" {
+		key = k.PartitionKey()
+	}
+	if key == "" {
+		key = tenant
+	}
+	env := Envelope{
+		ID:              o.id,
+		Source:          source,
+		Type:            info.Type,
+		SpecVersion:     SpecVersion,
+		Time:            o.time.UTC(),
+		Subject:         o.subject,
+		DataContentType: ContentTypeJSON,
+		Tenant:          tenant,
+		PartitionKey:    key,
+		SchemaVersion:   info.SchemaVersion,
+		TraceParent:     o.traceParent,
+		Data:            data,
+	}
+	if _, err := validate(env, time.Time{}, o.limits); err != nil {
+		return Envelope{}, fmt.Errorf("new event: %w", err)
+	}
+	return env, nil
+}
+
+// DecodeData decodes the payload into its registered Go type (a value, not a
+// pointer). It does not validate the payload: use Validate or Decode for
+// events from outside the process.
+func (e Envelope) DecodeData() (Payload, error) {
+	p, err := e.decodeData()
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (e Envelope) decodeData() (payload, error) {
+	info, ok := Lookup(e.Type)
+	if !ok {
+		return nil, &FieldError{Scope: "envelope", Field: "type", Value: e.Type,
+			Reason: "has no registered payload", Kind: ErrUnknownType}
+	}
+	if e.SchemaVersion != info.SchemaVersion {
+		return nil, &FieldError{Scope: "envelope", Field: "schemaversion", Value: e.SchemaVersion,
+			Reason: fmt.Sprintf("is not supported for %s (want %q)", info.Short(), info.SchemaVersion),
+			Kind:   ErrUnsupportedVersion}
+	}
+	p, err := info.decode(e.Data)
+	if err != nil {
+		return nil, &FieldError{Scope: info.Short(), Field: "data",
+			Reason: "does not decode: " + err.Error(), Kind: ErrMalformed}
+	}
+	return p, nil
+}

@@ -1,0 +1,189 @@
+package schemas
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// Family groups event types that share a stream, a dead-letter queue and a
+// partitioning rule.
+type Family string
+
+const (
+	FamilyAuth      Family = "auth"
+	FamilyTask      Family = "task"
+	FamilyTelemetry Family = "telemetry"
+	FamilyAnomaly   Family = "anomaly"
+	// FamilyUnknown is what FamilyOf returns for a type that is not ours, so
+	// such poison still has a dead-letter destination ("dlq.unknown").
+	FamilyUnknown Family = "unknown"
+)
+
+// Families lists the known families in a stable order.
+func Families() []Family {
+	return []Family{FamilyAuth, FamilyTask, FamilyTelemetry, FamilyAnomaly}
+}
+
+// TypePrefix starts every Tributary event type: "io.tributary.<family>.<name>".
+const TypePrefix = "io.tributary."
+
+// Payload is the data of one event type. Implementations are value types, so
+// consumers type-switch on e.g. `case schemas.LoginFailed:`.
+type Payload interface {
+	// Validate checks the payload against DefaultLimits. Use the package-level
+	// Validate to apply a deployment's Limits and check the envelope too.
+	Validate() error
+	// EventType returns the CloudEvents type, e.g. "io.tributary.auth.login.failed".
+	EventType() string
+}
+
+// Keyed is implemented by payloads that have a natural partition key (the
+// user, the task id, the host, the anomaly's entity). NewEvent stamps it into
+// the partitionkey extension so ordering per key survives any transport.
+type Keyed interface {
+	PartitionKey() string
+}
+
+// payload is what every registered type implements: check lets the
+// package-level Validate apply non-default Limits.
+type payload interface {
+	Payload
+	check(c *checker)
+}
+
+// TypeInfo describes one registered event type.
+type TypeInfo struct {
+	Type          string       // "io.tributary.auth.login.failed"
+	Family        Family       // "auth"
+	Name          string       // "login.failed": the type without prefix and family
+	SchemaVersion string       // "1"; bumped only for breaking changes
+	GoType        reflect.Type // the payload's Go type, e.g. LoginFailed
+
+	decode func(data []byte) (payload, error)
+}
+
+// Short is the type without TypePrefix ("auth.login.failed"); it prefixes
+// validation errors and names the JSON Schema documents.
+func (t TypeInfo) Short() string { return string(t.Family) + "." + t.Name }
+
+func register[T payload](schemaVersion string) TypeInfo {
+	var zero T
+	typ := zero.EventType()
+	fam, name, ok := splitType(typ)
+	if !ok {
+		panic(fmt.Sprintf("schemas: malformed event type %q", typ))
+	}
+	return TypeInfo{
+		Type:          typ,
+		Family:        fam,
+		Name:          name,
+		SchemaVersion: schemaVersion,
+		GoType:        reflect.TypeFor[T](),
+		decode: func(data []byte) (payload, error) {
+			var v T
+			// Unknown fields are accepted on purpose: a producer on a newer
+			// minor revision may add optional fields older readers ignore.
+			if err := json.Unmarshal(data, &v); err != nil {
+				return nil, err
+			}
+			return v, nil
+		},
+	}
+}
+
+func splitType(typ string) (Family, string, bool) {
+	rest, ok := strings.CutPrefix(typ, TypePrefix)
+	if !ok {
+		return "", "", false
+	}
+	fam, name, ok := strings.Cut(rest, ".")
+	if !ok || fam == "" || name == "" {
+		return "", "", false
+	}
+	return Family(fam), name, true
+}
+
+// registry is built once at init and never written afterwards.
+var registry = buildRegistry(
+	register[LoginSucceeded]("1"),
+	register[LoginFailed]("1"),
+	register[Logout]("1"),
+	register[TokenIssued]("1"),
+	register[TokenRefreshed]("1"),
+	register[TokenRevoked]("1"),
+	register[MFAApproved]("1"),
+	register[MFADenied]("1"),
+	register[PasswordReset]("1"),
+	register[AccountLocked]("1"),
+	register[PermissionDenied]("1"),
+
+	register[TaskSubmitted]("1"),
+	register[TaskStarted]("1"),
+	register[TaskSucceeded]("1"),
+	register[TaskFailed]("1"),
+	register[TaskRetried]("1"),
+	register[TaskCancelled]("1"),
+	register[TaskTimedOut]("1"),
+
+	register[MetricSample]("1"),
+	register[LogRecord]("1"),
+	register[Heartbeat]("1"),
+
+	register[Anomaly]("1"),
+)
+
+func buildRegistry(infos ...TypeInfo) map[string]TypeInfo {
+	m := make(map[string]TypeInfo, len(infos))
+	for _, info := range infos {
+		if _, dup := m[info.Type]; dup {
+			panic(fmt.Sprintf("schemas: event type %q registered twice", info.Type))
+		}
+		m[info.Type] = info
+	}
+	return m
+}
+
+// Lookup returns the registration of an event type.
+func Lookup(eventType string) (TypeInfo, bool) {
+	info, ok := registry[eventType]
+	return info, ok
+}
+
+// Types returns every registered event type, sorted by type.
+func Types() []TypeInfo {
+	out := make([]TypeInfo, 0, len(registry))
+	for _, info := range registry {
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Type < out[j].Type })
+	return out
+}
+
+// FamilyOf returns the family of an event type, or FamilyUnknown when the
+// type is not of a known family (so it can still be dead-lettered).
+func FamilyOf(eventType string) Family {
+	if info, ok := registry[eventType]; ok {
+		return info.Family
+	}
+	fam, _, ok := splitType(eventType)
+	if ok {
+		for _, f := range Families() {
+			if f == fam {
+				return f
+			}
+		}
+	}
+	return FamilyUnknown
+}
+
+// validatePayload runs a payload's checks under the given limits, with the
+// short event type as the error scope.
+func validatePayload(p payload, limits Limits) error {
+	scope := strings.TrimPrefix(p.EventType(), TypePrefix)
+	c := newChecker(scope, limits)
+	p.check(c)
+	return c.err()
+}

@@ -1,0 +1,160 @@
+package schemas
+
+import "time"
+
+// Task event types.
+const (
+	TypeTaskSubmitted = "io.tributary.task.submitted"
+	TypeTaskStarted   = "io.tributary.task.started"
+	TypeTaskSucceeded = "io.tributary.task.succeeded"
+	TypeTaskFailed    = "io.tributary.task.failed"
+	TypeTaskRetried   = "io.tributary.task.retried"
+	TypeTaskCancelled = "io.tributary.task.cancelled"
+	TypeTaskTimedOut  = "io.tributary.task.timed_out"
+)
+
+// TaskRef identifies one attempt of one task; every task event carries it.
+// Attempt starts at 1.
+type TaskRef struct {
+	TaskID   string `json:"task_id"`                        // stable across attempts
+	TaskType string `json:"task_type"`                      // e.g. "export.csv"
+	Queue    string `json:"queue"`                          // queue the task was submitted to
+	Attempt  int    `json:"attempt" jsonschema:"minimum=1"` // 1 for the first run
+}
+
+func (r TaskRef) check(c *checker) {
+	c.str("task_id", r.TaskID, true)
+	c.str("task_type", r.TaskType, true)
+	c.str("queue", r.Queue, true)
+	c.positive("attempt", int64(r.Attempt))
+}
+
+// PartitionKey keeps a task's lifecycle events in order.
+func (r TaskRef) PartitionKey() string { return r.TaskID }
+
+// TaskRun is when and where an attempt ran. DurationMS is carried (not only
+// derived) because workers measure it with a monotonic clock, which wall-clock
+// timestamps from different hosts cannot reproduce.
+type TaskRun struct {
+	Worker     string    `json:"worker"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	DurationMS int64     `json:"duration_ms" jsonschema:"minimum=0"` // measured by the worker, milliseconds
+}
+
+func (r TaskRun) check(c *checker) {
+	c.str("worker", r.Worker, true)
+	c.timeSet("started_at", r.StartedAt)
+	c.timeSet("finished_at", r.FinishedAt)
+	c.notBefore("finished_at", r.FinishedAt, "started_at", r.StartedAt)
+	c.nonNegative("duration_ms", r.DurationMS)
+}
+
+// TaskSubmitted: a task was enqueued. ScheduledAt is set for delayed tasks.
+type TaskSubmitted struct {
+	TaskRef
+	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
+	Priority    int       `json:"priority,omitempty"`
+}
+
+func (TaskSubmitted) EventType() string  { return TypeTaskSubmitted }
+func (p TaskSubmitted) Validate() error  { return validatePayload(p, DefaultLimits()) }
+func (p TaskSubmitted) check(c *checker) { p.TaskRef.check(c) }
+
+// TaskStarted: a worker picked up an attempt.
+type TaskStarted struct {
+	TaskRef
+	Worker      string    `json:"worker"`
+	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
+	StartedAt   time.Time `json:"started_at"`
+}
+
+func (TaskStarted) EventType() string { return TypeTaskStarted }
+func (p TaskStarted) Validate() error { return validatePayload(p, DefaultLimits()) }
+func (p TaskStarted) check(c *checker) {
+	p.TaskRef.check(c)
+	c.str("worker", p.Worker, true)
+	c.timeSet("started_at", p.StartedAt)
+}
+
+// TaskSucceeded: an attempt finished without error.
+type TaskSucceeded struct {
+	TaskRef
+	TaskRun
+}
+
+func (TaskSucceeded) EventType() string { return TypeTaskSucceeded }
+func (p TaskSucceeded) Validate() error { return validatePayload(p, DefaultLimits()) }
+func (p TaskSucceeded) check(c *checker) {
+	p.TaskRef.check(c)
+	p.TaskRun.check(c)
+}
+
+// TaskFailed: an attempt finished with an error. ErrorClass is a short,
+// low-cardinality class ("timeout", "oom", "validation") that detectors group
+// by; ErrorMessage is free text.
+type TaskFailed struct {
+	TaskRef
+	TaskRun
+	ErrorClass   string `json:"error_class"`
+	ErrorMessage string `json:"error_message,omitempty"`
+	Retryable    bool   `json:"retryable,omitempty"`
+}
+
+func (TaskFailed) EventType() string { return TypeTaskFailed }
+func (p TaskFailed) Validate() error { return validatePayload(p, DefaultLimits()) }
+func (p TaskFailed) check(c *checker) {
+	p.TaskRef.check(c)
+	p.TaskRun.check(c)
+	c.str("error_class", p.ErrorClass, true)
+	c.text("error_message", p.ErrorMessage, false)
+}
+
+// TaskRetried: a failed attempt was rescheduled; Attempt is the new attempt
+// number, so it is at least 2.
+type TaskRetried struct {
+	TaskRef
+	PreviousErrorClass string    `json:"previous_error_class,omitempty"`
+	NextRunAt          time.Time `json:"next_run_at,omitzero"`
+}
+
+func (TaskRetried) EventType() string { return TypeTaskRetried }
+func (p TaskRetried) Validate() error { return validatePayload(p, DefaultLimits()) }
+func (p TaskRetried) check(c *checker) {
+	p.TaskRef.check(c)
+	if p.Attempt == 1 {
+		c.fail("attempt", "1", ErrInvalid, "must be at least 2 for a retry")
+	}
+	c.str("previous_error_class", p.PreviousErrorClass, false)
+}
+
+// TaskCancelled: a task was cancelled before it finished. Worker is empty if
+// it was cancelled while still queued.
+type TaskCancelled struct {
+	TaskRef
+	Worker string `json:"worker,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (TaskCancelled) EventType() string { return TypeTaskCancelled }
+func (p TaskCancelled) Validate() error { return validatePayload(p, DefaultLimits()) }
+func (p TaskCancelled) check(c *checker) {
+	p.TaskRef.check(c)
+	c.str("worker", p.Worker, false)
+	c.str("reason", p.Reason, false)
+}
+
+// TaskTimedOut: an attempt exceeded its deadline and was abandoned.
+type TaskTimedOut struct {
+	TaskRef
+	TaskRun
+	TimeoutMS int64 `json:"timeout_ms" jsonschema:"minimum=1"`
+}
+
+func (TaskTimedOut) EventType() string { return TypeTaskTimedOut }
+func (p TaskTimedOut) Validate() error { return validatePayload(p, DefaultLimits()) }
+func (p TaskTimedOut) check(c *checker) {
+	p.TaskRef.check(c)
+	p.TaskRun.check(c)
+	c.positive("timeout_ms", p.TimeoutMS)
+}

@@ -1,0 +1,155 @@
+package schemas
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Validate checks an envelope and its payload against limits: size first (so
+// a huge body is never parsed), then every attribute, then the payload. All
+// failures are returned together (errors.Join of *FieldError), each wrapping
+// ErrInvalid and a more specific sentinel.
+//
+// now is the reference for the clock-skew window; pass the zero time to skip
+// that check, e.g. when replaying history. limits should already have passed
+// Limits.Validate at startup; invalid limits are reported as a plain error
+// (not ErrInvalid) because the event is not at fault.
+func Validate(env Envelope, now time.Time, limits Limits) error {
+	_, err := validate(env, now, limits)
+	return err
+}
+
+// Decode is the consumer's one call: message metadata and body to a validated
+// envelope and its typed payload.
+func Decode(md map[string]string, body []byte, now time.Time, limits Limits) (Envelope, Payload, error) {
+	env, err := EnvelopeFromMetadata(md, body)
+	if err != nil {
+		return Envelope{}, nil, err
+	}
+	p, err := validate(env, now, limits)
+	if err != nil {
+		return env, nil, err
+	}
+	return env, p, nil
+}
+
+func validate(env Envelope, now time.Time, limits Limits) (Payload, error) {
+	if err := limits.Validate(); err != nil {
+		return nil, fmt.Errorf("validate event: %w", err)
+	}
+	c := newChecker("envelope", limits)
+	if size := env.size(); size > limits.MaxEventSize {
+		c.fail("data", "", ErrTooLarge, "makes the event %d bytes, more than the limit of %d", size, limits.MaxEventSize)
+		return nil, c.err()
+	}
+	checkEnvelope(c, env, now)
+	if isNull(env.Data) {
+		c.fail("data", "", ErrInvalid, "is required")
+		return nil, c.err()
+	}
+	p, err := env.decodeData()
+	if err != nil {
+		return nil, errors.Join(c.err(), err)
+	}
+	if err := validatePayload(p, limits); err != nil {
+		return nil, errors.Join(c.err(), err)
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// size approximates the encoded size: body plus attribute values, which is
+// what counts against broker message limits in binary mode.
+func (e Envelope) size() int {
+	n := len(e.Data) + len(e.ID) + len(e.Source) + len(e.Type) + len(e.SpecVersion) +
+		len(e.Subject) + len(e.DataContentType) + len(e.Tenant) + len(e.PartitionKey) +
+		len(e.SchemaVersion) + len(e.TraceParent)
+	if !e.Time.IsZero() {
+		n += len(time.RFC3339Nano)
+	}
+	return n
+}
+
+func isNull(data []byte) bool {
+	d := bytes.TrimSpace(data)
+	return len(d) == 0 || bytes.Equal(d, []byte("null"))
+}
+
+func checkEnvelope(c *checker, env Envelope, now time.Time) {
+	c.uuidV7("id", env.ID, true)
+	if c.str("source", env.Source, true) {
+		if _, err := url.Parse(env.Source); err != nil || strings.ContainsAny(env.Source, " \t\r\n") {
+			c.fail("source", env.Source, ErrInvalid, "is not a URI reference")
+		}
+	}
+	// The type itself is checked by decodeData (ErrUnknownType); only its
+	// size is checked here so the error message stays bounded.
+	c.str("type", env.Type, true)
+	switch env.SpecVersion {
+	case SpecVersion:
+	case "":
+		c.fail("specversion", "", ErrInvalid, "is required")
+	default:
+		c.fail("specversion", env.SpecVersion, ErrUnsupportedVersion, "is not %q", SpecVersion)
+	}
+	checkTime(c, env.Time, now)
+	c.str("subject", env.Subject, false)
+	if env.DataContentType != "" {
+		mt, _, err := mime.ParseMediaType(env.DataContentType)
+		if err != nil || mt != ContentTypeJSON {
+			c.fail("datacontenttype", env.DataContentType, ErrInvalid, "is not %q", ContentTypeJSON)
+		}
+	}
+	c.token("tenant", env.Tenant, true)
+	c.str("partitionkey", env.PartitionKey, false)
+	c.str("schemaversion", env.SchemaVersion, true)
+	checkTraceParent(c, env.TraceParent)
+}
+
+func checkTime(c *checker, t, now time.Time) {
+	if t.IsZero() {
+		c.fail("time", "", ErrInvalid, "is required")
+		return
+	}
+	if now.IsZero() {
+		return
+	}
+	ts := t.UTC().Format(time.RFC3339Nano)
+	if t.Before(now.Add(-c.limits.MaxPast)) {
+		c.fail("time", ts, ErrClockSkew, "is more than %s before now (%s)", c.limits.MaxPast, now.UTC().Format(time.RFC3339))
+	}
+	if t.After(now.Add(c.limits.MaxFuture)) {
+		c.fail("time", ts, ErrClockSkew, "is more than %s after now (%s)", c.limits.MaxFuture, now.UTC().Format(time.RFC3339))
+	}
+}
+
+// traceParentRE is W3C Trace Context level 1: version-traceid-parentid-flags.
+// Later versions may append fields, which readers must accept.
+var traceParentRE = regexp.MustCompile(`^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$`)
+
+func checkTraceParent(c *checker, tp string) {
+	if !c.str("traceparent", tp, false) {
+		return
+	}
+	m := traceParentRE.FindStringSubmatch(tp)
+	switch {
+	case m == nil:
+		c.fail("traceparent", tp, ErrInvalid, "is not a W3C traceparent")
+	case m[1] == "ff":
+		c.fail("traceparent", tp, ErrInvalid, "has the forbidden version ff")
+	case m[1] == "00" && m[5] != "":
+		c.fail("traceparent", tp, ErrInvalid, "has trailing fields, not allowed in version 00")
+	case m[2] == strings.Repeat("0", 32):
+		c.fail("traceparent", tp, ErrInvalid, "has an all-zero trace id")
+	case m[3] == strings.Repeat("0", 16):
+		c.fail("traceparent", tp, ErrInvalid, "has an all-zero parent id")
+	}
+}
