@@ -1,0 +1,268 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// preparer is the part of driver.Conn the writer uses; tests fake it.
+type preparer interface {
+	PrepareBatch(ctx context.Context, query string, opts ...driver.PrepareBatchOption) (driver.Batch, error)
+}
+
+// BatchWriter turns many concurrent single-row Writes into few inserts into
+// one table.
+//
+// Contract:
+//   - Write blocks until the row is durably inserted (nil), rejected
+//     (ErrPermanent), or abandoned (ErrClosed or the caller's ctx error), so
+//     a message handler can ack exactly when Write returns nil.
+//   - ClickHouse being unreachable is not a failure: the batch is retried
+//     with exponential backoff until it lands or the writer is closed, and
+//     writers keep waiting. When MaxPendingRows rows wait, Write blocks.
+//   - Delivery is at-least-once: a batch retried after the server committed
+//     it is inserted twice; the tables collapse such duplicates by key.
+//   - All methods are safe for concurrent use. Close flushes, waits and may
+//     be called more than once.
+type BatchWriter struct {
+	conn  preparer
+	cfg   BatchConfig
+	log   *slog.Logger
+	query string
+
+	slots chan struct{} // one token per pending row: the memory bound
+	kick  chan struct{} // wakes the flusher; capacity 1
+
+	mu        sync.Mutex
+	queue     []*pendingRow
+	closing   bool
+	closingCh chan struct{} // closed once closing is set
+
+	startOnce sync.Once
+	runCtx    context.Context
+	cancelRun context.CancelCauseFunc
+	done      chan struct{} // closed when the flusher has resolved every row
+
+	stats batchCounters
+}
+
+type pendingRow struct {
+	vals     []any
+	enqueued time.Time
+	result   chan error // capacity 1, written once
+	resolved bool       // touched only by the flusher goroutine
+}
+
+// NewBatchWriter checks cfg and builds a writer; it does no I/O. The flusher
+// starts with Start, or on the first Write.
+func NewBatchWriter(conn driver.Conn, cfg BatchConfig, logger *slog.Logger) (*BatchWriter, error) {
+	if conn == nil {
+		return nil, errors.New("new batch writer: nil conn")
+	}
+	return newBatchWriter(conn, cfg, logger)
+}
+
+func newBatchWriter(conn preparer, cfg BatchConfig, logger *slog.Logger) (*BatchWriter, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("batch writer config: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &BatchWriter{
+		conn:      conn,
+		cfg:       cfg,
+		log:       logger.With(slog.String("table", cfg.Table)),
+		query:     fmt.Sprintf("INSERT INTO %s (%s) VALUES", cfg.Table, strings.Join(cfg.Columns, ", ")),
+		slots:     make(chan struct{}, cfg.MaxPendingRows),
+		kick:      make(chan struct{}, 1),
+		closingCh: make(chan struct{}),
+		done:      make(chan struct{}),
+	}, nil
+}
+
+// Start launches the flusher. When ctx ends the writer stops at once: retries
+// stop and every row not yet inserted fails with ErrClosed. To drain on
+// shutdown, call Close before cancelling ctx. Calls after the first (or
+// after a Write started the writer) do nothing.
+func (w *BatchWriter) Start(ctx context.Context) {
+	w.startOnce.Do(func() {
+		w.runCtx, w.cancelRun = context.WithCancelCause(ctx)
+		context.AfterFunc(w.runCtx, w.beginClose)
+		go w.run()
+	})
+}
+
+// Write queues one row (values in BatchConfig.Columns order) and waits until
+// it is inserted. It returns nil once ClickHouse has acknowledged the insert;
+// an error wrapping ErrPermanent if the row (or its batch, on a schema
+// error) is rejected; ErrClosed if the writer closes first; or ctx's error
+// if ctx ends first, in which case the row may still be inserted later.
+func (w *BatchWriter) Write(ctx context.Context, row ...any) error {
+	if len(row) != len(w.cfg.Columns) {
+		w.stats.rowsFailed.Add(1)
+		return fmt.Errorf("write to %s: %w: got %d values for %d columns", w.cfg.Table, ErrPermanent, len(row), len(w.cfg.Columns))
+	}
+	w.Start(context.Background())
+
+	select {
+	case w.slots <- struct{}{}:
+	case <-w.closingCh:
+		return fmt.Errorf("write to %s: %w", w.cfg.Table, ErrClosed)
+	case <-ctx.Done():
+		return fmt.Errorf("write to %s: waiting for buffer space: %w", w.cfg.Table, ctx.Err())
+	}
+
+	// Copy: a caller may reuse the slice it spread into row.
+	r := &pendingRow{vals: slices.Clone(row), enqueued: time.Now(), result: make(chan error, 1)}
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
+		<-w.slots
+		return fmt.Errorf("write to %s: %w", w.cfg.Table, ErrClosed)
+	}
+	w.queue = append(w.queue, r)
+	n := len(w.queue)
+	w.stats.pending.Add(1)
+	w.mu.Unlock()
+	// The flusher sleeps until the first row arms its timer or a batch fills.
+	if n == 1 || n >= w.cfg.MaxRows {
+		w.wake()
+	}
+
+	select {
+	case err := <-r.result:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("write to %s: %w (row stays queued and may still be inserted)", w.cfg.Table, ctx.Err())
+	}
+}
+
+// Close stops accepting rows, flushes what is buffered and waits for it. If
+// ctx ends first, retries stop, rows not inserted fail with ErrClosed, and
+// Close returns ctx's error after the flusher exits. Safe to call twice.
+func (w *BatchWriter) Close(ctx context.Context) error {
+	w.Start(context.Background()) // so done is closed even if never started
+	w.beginClose()
+	select {
+	case <-w.done:
+		return nil
+	case <-ctx.Done():
+		w.cancelRun(fmt.Errorf("close deadline: %w", context.Cause(ctx)))
+		<-w.done
+		return fmt.Errorf("close %s writer: pending rows abandoned: %w", w.cfg.Table, ctx.Err())
+	}
+}
+
+// Stats returns a snapshot of the counters; safe from any goroutine.
+func (w *BatchWriter) Stats() BatchStats { return w.stats.snapshot() }
+
+func (w *BatchWriter) beginClose() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.setClosingLocked()
+}
+
+func (w *BatchWriter) setClosingLocked() {
+	if !w.closing {
+		w.closing = true
+		close(w.closingCh)
+	}
+}
+
+func (w *BatchWriter) wake() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run is the single flusher: one insert at a time, so while it sends, the
+// next batch fills. It exits once closing and the queue is empty, or when
+// runCtx ends (after failing what is left).
+func (w *BatchWriter) run() {
+	defer close(w.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		if w.runCtx.Err() != nil {
+			// Mark closing under the same lock that takes the queue: the
+			// AfterFunc doing it may not have run yet, and a Write slipping
+			// in after we return would wait forever.
+			w.mu.Lock()
+			w.setClosingLocked()
+			rest := w.queue
+			w.queue = nil
+			w.mu.Unlock()
+			w.resolve(rest, w.closedErr(nil))
+			return
+		}
+		w.mu.Lock()
+		n, closing := len(w.queue), w.closing
+		var wait time.Duration
+		if n > 0 {
+			wait = w.cfg.FlushInterval - time.Since(w.queue[0].enqueued)
+		}
+		if n >= w.cfg.MaxRows || (n > 0 && (closing || wait <= 0)) {
+			k := min(n, w.cfg.MaxRows)
+			batch := w.queue[:k:k]
+			w.queue = slices.Clone(w.queue[k:])
+			w.mu.Unlock()
+			w.deliver(batch)
+			continue
+		}
+		w.mu.Unlock()
+		if n == 0 && closing {
+			return
+		}
+		var tick <-chan time.Time
+		if n > 0 {
+			timer.Reset(wait)
+			tick = timer.C
+		}
+		select {
+		case <-w.kick:
+		case <-tick:
+		case <-w.closingCh:
+		case <-w.runCtx.Done():
+		}
+		timer.Stop()
+	}
+}
+
+// resolve hands each unresolved row its result and frees its buffer slot.
+func (w *BatchWriter) resolve(rows []*pendingRow, err error) {
+	for _, r := range rows {
+		if r.resolved {
+			continue
+		}
+		r.resolved = true
+		r.result <- err
+		<-w.slots
+		w.stats.pending.Add(-1)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrPermanent):
+			w.stats.rowsFailed.Add(1)
+		default:
+			w.stats.rowsAborted.Add(1)
+		}
+	}
+}
+
+func (w *BatchWriter) closedErr(last error) error {
+	cause := context.Cause(w.runCtx)
+	if last != nil {
+		return fmt.Errorf("insert into %s: %w (%w; last error: %w)", w.cfg.Table, ErrClosed, cause, last)
+	}
+	return fmt.Errorf("insert into %s: %w (%w)", w.cfg.Table, ErrClosed, cause)
+}

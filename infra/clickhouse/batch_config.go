@@ -1,0 +1,75 @@
+package clickhouse
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// BatchConfig describes the one table a BatchWriter fills.
+type BatchConfig struct {
+	Table   string   // required; unqualified names resolve in the conn's database
+	Columns []string // required; Write takes values in this order
+
+	MaxRows        int           // flush when this many rows wait; default 5000
+	FlushInterval  time.Duration // flush when the oldest waiting row is this old; default 200ms
+	MaxPendingRows int           // rows buffered or in flight before Write blocks; default 50_000
+	RetryMin       time.Duration // first backoff after a transient failure; default 100ms
+	RetryMax       time.Duration // backoff cap; default 10s
+	AttemptTimeout time.Duration // bounds one prepare+append+send; default 30s
+}
+
+func (c BatchConfig) withDefaults() BatchConfig {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.MaxRows == 0 {
+		c.MaxRows = 5000
+	}
+	if c.MaxPendingRows == 0 {
+		c.MaxPendingRows = max(50_000, c.MaxRows)
+	}
+	def(&c.FlushInterval, 200*time.Millisecond)
+	def(&c.RetryMin, 100*time.Millisecond)
+	def(&c.RetryMax, 10*time.Second)
+	def(&c.AttemptTimeout, 30*time.Second)
+	return c
+}
+
+// Validate reports every problem at once, each naming its field.
+func (c BatchConfig) Validate() error {
+	var errs []error
+	if c.Table == "" {
+		errs = append(errs, errors.New("Table: required"))
+	}
+	if len(c.Columns) == 0 {
+		errs = append(errs, errors.New("Columns: at least one required"))
+	}
+	for _, s := range append([]string{c.Table}, c.Columns...) {
+		// The INSERT is built from these names; refuse what could break it.
+		if strings.ContainsAny(s, " \t\n;(),`'\"") {
+			errs = append(errs, fmt.Errorf("Table/Columns: %q is not a plain identifier", s))
+		}
+	}
+	if c.MaxRows <= 0 {
+		errs = append(errs, fmt.Errorf("MaxRows: must be positive, got %d", c.MaxRows))
+	}
+	if c.MaxPendingRows < c.MaxRows {
+		errs = append(errs, fmt.Errorf("MaxPendingRows: must be >= MaxRows (%d), got %d", c.MaxRows, c.MaxPendingRows))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"FlushInterval", c.FlushInterval}, {"RetryMin", c.RetryMin}, {"RetryMax", c.RetryMax}, {"AttemptTimeout", c.AttemptTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", d.name, d.v))
+		}
+	}
+	if c.RetryMax < c.RetryMin {
+		errs = append(errs, fmt.Errorf("RetryMax: must be >= RetryMin (%s), got %s", c.RetryMin, c.RetryMax))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,127 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// errRowRejected tells deliver that insertOnce failed one row for good and
+// the rest should be re-sent at once, without backoff.
+var errRowRejected = errors.New("row rejected")
+
+// sendError marks a failure of the INSERT's data (Send), as opposed to
+// preparing it: only then can splitting the batch isolate bad rows.
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return "send: " + e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+// deliver inserts rows, resolving every one of them before it returns:
+//   - transient failures retry the same rows with jittered exponential
+//     backoff until they land or runCtx ends (then ErrClosed);
+//   - a row the driver cannot encode fails alone and the rest are re-sent;
+//   - a permanent server rejection of the data splits the batch in halves,
+//     so one bad row costs about log2(n) extra inserts instead of failing
+//     its neighbours (this also fixes "too many partitions for single INSERT
+//     block" when a replay spans more than 100 days);
+//   - a permanent failure while preparing (unknown table or column) fails
+//     them all: splitting cannot help.
+func (w *BatchWriter) deliver(rows []*pendingRow) {
+	backoff := w.cfg.RetryMin
+	for attempt := 1; ; {
+		live := unresolved(rows)
+		if len(live) == 0 {
+			return
+		}
+		if w.runCtx.Err() != nil {
+			w.resolve(live, w.closedErr(nil))
+			return
+		}
+		start := time.Now()
+		err := w.insertOnce(live)
+		switch {
+		case err == nil:
+			w.stats.flushed(len(live), time.Since(start))
+			w.resolve(live, nil)
+			if attempt > 1 {
+				w.log.Info("insert succeeded after retries", slog.Int("rows", len(live)), slog.Int("attempts", attempt))
+			}
+			return
+		case errors.Is(err, errRowRejected):
+			continue
+		case w.runCtx.Err() != nil:
+			w.resolve(live, w.closedErr(err))
+			return
+		case isTransient(err):
+			w.stats.retries.Add(1)
+			wait := jitter(backoff)
+			w.log.Warn("insert failed, will retry", slog.Int("rows", len(live)), slog.Int("attempt", attempt),
+				slog.Duration("backoff", wait), slog.Any("error", err))
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-w.runCtx.Done():
+				t.Stop()
+			}
+			backoff = min(backoff*2, w.cfg.RetryMax)
+			attempt++
+		default:
+			var se *sendError
+			if errors.As(err, &se) && len(live) > 1 {
+				w.log.Warn("insert rejected, splitting batch to isolate bad rows", slog.Int("rows", len(live)), slog.Any("error", err))
+				h := len(live) / 2
+				w.deliver(live[:h])
+				w.deliver(live[h:])
+				return
+			}
+			w.log.Error("insert rejected", slog.Int("rows", len(live)), slog.Any("error", err))
+			w.resolve(live, fmt.Errorf("insert into %s: %w: %w", w.cfg.Table, ErrPermanent, err))
+			return
+		}
+	}
+}
+
+// insertOnce makes one attempt: prepare, append every row, send. An Append
+// error poisons the driver's batch (and drops its connection), so the
+// offending row is resolved here and errRowRejected asks for a rebuild.
+func (w *BatchWriter) insertOnce(rows []*pendingRow) error {
+	ctx, cancel := context.WithTimeout(w.runCtx, w.cfg.AttemptTimeout)
+	defer cancel()
+	b, err := w.conn.PrepareBatch(ctx, w.query)
+	if err != nil {
+		return fmt.Errorf("prepare %s batch: %w", w.cfg.Table, err)
+	}
+	defer func() { _ = b.Close() }()
+	for _, r := range rows {
+		if err := b.Append(r.vals...); err != nil {
+			_ = b.Abort()
+			w.log.Warn("row rejected by driver", slog.Any("error", err))
+			w.resolve([]*pendingRow{r}, fmt.Errorf("insert into %s: %w: %w", w.cfg.Table, ErrPermanent, err))
+			return errRowRejected
+		}
+	}
+	if err := b.Send(); err != nil {
+		return &sendError{fmt.Errorf("flush %s batch: %w", w.cfg.Table, err)}
+	}
+	return nil
+}
+
+func unresolved(rows []*pendingRow) []*pendingRow {
+	out := rows[:0:0]
+	for _, r := range rows {
+		if !r.resolved {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// jitter spreads d over [0.8d, 1.2d) so writers that lost the same server do
+// not reconnect in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}

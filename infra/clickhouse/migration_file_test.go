@@ -1,0 +1,144 @@
+package clickhouse
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestSplitStatements(t *testing.T) {
+	in := `-- requires: server >= 20.1
+-- a comment that ends with a semicolon;
+CREATE TABLE a
+(
+    x UInt8 -- inline comment stays
+)
+ENGINE = Memory;
+
+   -- indented comment;
+ALTER TABLE a ADD COLUMN y String;   
+SELECT 'no trailing semicolon'
+`
+	want := []string{
+		"CREATE TABLE a\n(\n    x UInt8 -- inline comment stays\n)\nENGINE = Memory",
+		"ALTER TABLE a ADD COLUMN y String",
+		"SELECT 'no trailing semicolon'",
+	}
+	got := SplitStatements(in)
+	if !slices.Equal(got, want) {
+		t.Fatalf("SplitStatements:\n got %q\nwant %q", got, want)
+	}
+	if got := SplitStatements("-- only comments;\n\n"); len(got) != 0 {
+		t.Fatalf("comments only: got %q", got)
+	}
+	// A CRLF file splits the same way.
+	if got := SplitStatements("SELECT 1;\r\nSELECT 2;\r\n"); !slices.Equal(got, []string{"SELECT 1", "SELECT 2"}) {
+		t.Fatalf("CRLF: got %q", got)
+	}
+}
+
+func TestParseMigration(t *testing.T) {
+	m, err := ParseMigration("004_dead_letters_ttl.sql", "-- requires: server >= 20.1\n-- why\nALTER TABLE d MODIFY TTL t + INTERVAL 90 DAY;\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Version != 4 || m.Name != "dead_letters_ttl" || m.ID() != "004_dead_letters_ttl" {
+		t.Fatalf("got %+v", m)
+	}
+	if m.Requires == nil || m.Requires.Major != 20 || m.Requires.Minor != 1 {
+		t.Fatalf("requires = %+v", m.Requires)
+	}
+	if len(m.Statements) != 1 {
+		t.Fatalf("statements = %q", m.Statements)
+	}
+
+	// The header may follow other header comments and tolerates spacing.
+	m, err = ParseMigration("7_x.sql", "-- about\n--requires:server>=21.8.3\nSELECT 1")
+	if err != nil || m.Requires == nil || m.Requires.String() != "21.8.3" || m.Version != 7 {
+		t.Fatalf("got %+v, %v", m, err)
+	}
+	m, err = ParseMigration("001_plain.sql", "CREATE TABLE t (x UInt8) ENGINE = Memory;")
+	if err != nil || m.Requires != nil {
+		t.Fatalf("ungated: %+v, %v", m, err)
+	}
+
+	for name, tc := range map[string]struct{ file, body, wantErr string }{
+		"bad name":        {"auth.sql", "SELECT 1", "NNN_name.sql"},
+		"bad op":          {"001_a.sql", "-- requires: server > 20.1\nSELECT 1", "want"},
+		"bad version":     {"001_a.sql", "-- requires: server >= twenty\nSELECT 1", "want"},
+		"typo":            {"001_a.sql", "-- requires: clickhouse >= 20.1\nSELECT 1", "want"},
+		"after statement": {"001_a.sql", "SELECT 1;\n-- requires: server >= 20.1\nSELECT 2", "before the first statement"},
+		"twice":           {"001_a.sql", "-- requires: server >= 20.1\n-- requires: server >= 21.1\nSELECT 1", "more than one"},
+		"empty":           {"001_a.sql", "-- nothing\n", "no statements"},
+	} {
+		if _, err := ParseMigration(tc.file, tc.body); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%s: err = %v, want containing %q", name, err, tc.wantErr)
+		}
+	}
+}
+
+func TestMigrationApplies(t *testing.T) {
+	m, err := ParseMigration("004_x.sql", "-- requires: server >= 20.1\nSELECT 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, want := range map[string]bool{"18.16.1": false, "19.17.9": false, "20.1.0": true, "25.3.2.39": true} {
+		sv, _ := ParseVersion(v)
+		if got := m.Applies(sv); got != want {
+			t.Errorf("Applies(%s) = %v, want %v", v, got, want)
+		}
+	}
+	plain := Migration{Version: 1}
+	if !plain.Applies(Version{Major: 1}) {
+		t.Error("ungated step must apply everywhere")
+	}
+}
+
+func TestLoadMigrations(t *testing.T) {
+	fsys := fstest.MapFS{
+		"m/010_b.sql": {Data: []byte("SELECT 2")},
+		"m/002_a.sql": {Data: []byte("SELECT 1")},
+	}
+	got, err := loadMigrations(fsys, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID() != "002_a" || got[1].ID() != "010_b" {
+		t.Fatalf("order: %+v", got)
+	}
+	fsys["m/2_c.sql"] = &fstest.MapFile{Data: []byte("SELECT 3")}
+	if _, err := loadMigrations(fsys, "m"); err == nil || !strings.Contains(err.Error(), "share version 2") {
+		t.Fatalf("duplicate version: err = %v", err)
+	}
+}
+
+// TestEmbeddedMigrations pins the shipped files: every one parses, base DDL
+// avoids features 18.16 lacks, and the TTL step is gated.
+func TestEmbeddedMigrations(t *testing.T) {
+	migs, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range migs {
+		ids = append(ids, m.ID())
+		if m.Requires != nil {
+			continue
+		}
+		for _, s := range m.Statements {
+			for _, banned := range []string{"DateTime64", "LowCardinality", " TTL ", "CODEC(", "JSONExtract", "toStartOfInterval", " OVER "} {
+				if strings.Contains(s, banned) {
+					t.Errorf("%s: ungated statement uses %q, which 18.16 lacks", m.ID(), banned)
+				}
+			}
+		}
+	}
+	want := []string{"001_auth_events", "002_telemetry_metrics", "003_dead_letters", "004_dead_letters_ttl"}
+	if !slices.Equal(ids, want) {
+		t.Fatalf("migrations = %v, want %v", ids, want)
+	}
+	if ttl := migs[3]; ttl.Requires == nil || ttl.Requires.String() != "20.1" {
+		t.Fatalf("004 must be gated at 20.1, got %+v", ttl.Requires)
+	}
+}
