@@ -1,0 +1,242 @@
+package jetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Subscriber consumes subjects through durable pull consumers; see the
+// package doc for the delivery contract. Subscribe and Close are safe for
+// concurrent use. The NATS connection belongs to the caller.
+type Subscriber struct {
+	js     jetstream.JetStream
+	cfg    SubscriberConfig
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	closed  bool
+	closing chan struct{}
+	subs    sync.WaitGroup
+}
+
+var _ message.Subscriber = (*Subscriber)(nil)
+
+// NewSubscriber validates cfg; it does no I/O.
+func NewSubscriber(js jetstream.JetStream, cfg SubscriberConfig) (*Subscriber, error) {
+	cfg = DefaultSubscriberConfig(cfg)
+	var errs []error
+	if js == nil {
+		errs = append(errs, errors.New("js: required"))
+	}
+	errs = append(errs, cfg.Validate())
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("jetstream subscriber config: %w", err)
+	}
+	return &Subscriber{js: js, cfg: cfg, logger: cfg.Logger.With("durable", cfg.Durable), closing: make(chan struct{})}, nil
+}
+
+// Subscribe creates (or joins) the group's durable consumer for
+// subjectFilter and returns its messages. The channel is closed when ctx
+// is done or Close is called, after in-flight messages were drained.
+func (s *Subscriber) Subscribe(ctx context.Context, subjectFilter string) (<-chan *message.Message, error) {
+	if subjectFilter == "" {
+		return nil, errors.New("jetstream subscribe: empty subject")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	stream := s.cfg.Stream
+	if stream == "" {
+		var err error
+		if stream, err = s.js.StreamNameBySubject(ctx, subjectFilter); err != nil {
+			return nil, fmt.Errorf("jetstream subscribe %s: find stream: %w", subjectFilter, err)
+		}
+	}
+	deliver := jetstream.DeliverAllPolicy
+	if s.cfg.StartFrom == StartLatest {
+		deliver = jetstream.DeliverNewPolicy
+	}
+	name := consumerName(s.cfg.Durable, subjectFilter)
+	// Every instance sends the same config, so CreateOrUpdate is idempotent
+	// and the instances share the one consumer.
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: subjectFilter,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       s.cfg.AckWait,
+		MaxDeliver:    s.cfg.MaxDeliver,
+		MaxAckPending: s.cfg.MaxAckPending,
+		DeliverPolicy: deliver,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jetstream subscribe %s: consumer %s on stream %s: %w", subjectFilter, name, stream, err)
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.FetchBatch))
+	if err != nil {
+		return nil, fmt.Errorf("jetstream subscribe %s: pull: %w", subjectFilter, err)
+	}
+	out := make(chan *message.Message)
+	c := &consumption{
+		sub:    s,
+		iter:   iter,
+		out:    out,
+		stream: stream,
+		logger: s.logger.With("subject", subjectFilter, "consumer", name),
+	}
+	s.subs.Add(1)
+	go c.run(ctx)
+	return out, nil
+}
+
+// Close stops every subscription, drains in-flight messages (up to
+// DrainTimeout) and closes the output channels; it waits for all of that.
+// Safe to call more than once.
+func (s *Subscriber) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.closing)
+	}
+	s.mu.Unlock()
+	s.subs.Wait()
+	return nil
+}
+
+// consumption is one Subscribe call's pull loop.
+type consumption struct {
+	sub    *Subscriber
+	iter   jetstream.MessagesContext
+	out    chan *message.Message
+	stream string
+	logger *slog.Logger
+}
+
+func (c *consumption) run(ctx context.Context) {
+	defer c.sub.subs.Done()
+	defer close(c.out)
+	stopCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-c.sub.closing:
+		case <-stopCtx.Done():
+		}
+		stop()
+		// Drain, not Stop: buffered messages still come out of Next so
+		// they can be nacked for immediate redelivery elsewhere.
+		c.iter.Drain()
+	}()
+
+	// Message contexts keep Subscribe's values but outlive its
+	// cancellation until the drain is over.
+	msgBase, release := context.WithCancel(context.WithoutCancel(ctx))
+	defer release()
+	var waiters sync.WaitGroup
+	for {
+		m, err := c.iter.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				break
+			}
+			// Missed heartbeats, reconnects: the iterator keeps pulling.
+			c.logger.Warn("jetstream pull", "err", err)
+			continue
+		}
+		if stopCtx.Err() != nil {
+			c.nak(m, 0)
+			continue
+		}
+		msg, cancel := c.newDelivery(msgBase, m)
+		select {
+		case c.out <- msg:
+		case <-stopCtx.Done():
+			cancel()
+			c.nak(m, 0)
+			continue
+		}
+		waiters.Add(1)
+		go func() {
+			defer waiters.Done()
+			c.await(msgBase, m, msg, cancel)
+		}()
+	}
+
+	done := make(chan struct{})
+	go func() {
+		waiters.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(c.sub.cfg.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.logger.Warn("jetstream subscription closed with un-acked messages; nacking them")
+	}
+	release()
+	<-done
+}
+
+// await follows one message to its ack or nak, telling the server it is
+// in progress meanwhile so AckWait does not expire under a slow handler.
+func (c *consumption) await(msgBase context.Context, m jetstream.Msg, msg *message.Message, cancel context.CancelFunc) {
+	defer cancel()
+	tick := time.NewTicker(c.sub.cfg.AckWait / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-msg.Acked():
+			if err := m.Ack(); err != nil {
+				c.logger.Warn("jetstream ack failed; the message will be redelivered", "id", msg.UUID, "err", err)
+			}
+			return
+		case <-msg.Nacked():
+			delivered := uint64(1)
+			if md, err := m.Metadata(); err == nil {
+				delivered = md.NumDelivered
+			}
+			c.nak(m, c.sub.cfg.nakDelay(delivered))
+			return
+		case <-tick.C:
+			if err := m.InProgress(); err != nil {
+				c.logger.Warn("jetstream in-progress signal failed", "id", msg.UUID, "err", err)
+			}
+		case <-msgBase.Done():
+			// Drain timed out: hand the message back now rather than after AckWait.
+			c.nak(m, 0)
+			return
+		}
+	}
+}
+
+func (c *consumption) nak(m jetstream.Msg, delay time.Duration) {
+	var err error
+	if delay > 0 {
+		err = m.NakWithDelay(delay)
+	} else {
+		err = m.Nak()
+	}
+	if err != nil {
+		c.logger.Warn("jetstream nak failed; the message returns after AckWait", "err", err)
+	}
+}
+
+func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (*message.Message, context.CancelFunc) {
+	var seq uint64
+	if md, err := m.Metadata(); err == nil {
+		seq = md.Sequence.Stream
+	}
+	msg := fromNATS(m.Headers(), m.Data(), c.stream, seq)
+	ctx, cancel := context.WithCancel(base)
+	msg.SetContext(ctx)
+	return msg, cancel
+}

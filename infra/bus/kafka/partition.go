@@ -1,0 +1,283 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// partitionConsumer owns one partition for one generation.
+type partitionConsumer struct {
+	sub       *Subscriber
+	gen       *generation
+	topic     string
+	partition int
+	assigned  int64 // committed offset from the group, or <0 for none
+	committed int64 // last offset we committed; guarded by gen.mu
+	out       chan<- *message.Message
+	subCtx    context.Context // Subscribe's ctx: its values reach message contexts
+	logger    *slog.Logger
+
+	mu sync.Mutex
+	wm *watermark // nil until the start offset is known
+}
+
+// watermark returns the offset safe to commit, ok=false before the start
+// offset is resolved.
+func (pc *partitionConsumer) watermark() (int64, bool) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if pc.wm == nil {
+		return 0, false
+	}
+	return pc.wm.commitOffset(), true
+}
+
+// run consumes the partition until the generation ends, then drains and
+// commits. Returning early (on an error) ends the generation for the whole
+// member, which rejoins: the recovery path for a broken reader.
+func (pc *partitionConsumer) run(genCtx context.Context) {
+	cfg := pc.sub.cfg
+	start := pc.assigned
+	if start < 0 {
+		var err error
+		if start, err = pc.resolveStart(genCtx); err != nil {
+			pc.fail(genCtx, "resolve start offset", err)
+			return
+		}
+	}
+	pc.mu.Lock()
+	pc.wm = newWatermark(start)
+	pc.mu.Unlock()
+
+	// A fresh reader per generation: messages prefetched for an earlier
+	// owner are never handed out (kafka-go issue 1398).
+	reader := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:               cfg.Brokers,
+		Topic:                 pc.topic,
+		Partition:             pc.partition,
+		Dialer:                pc.sub.dialer,
+		MinBytes:              1,
+		MaxBytes:              cfg.MaxBytes,
+		MaxWait:               cfg.MaxWait,
+		IsolationLevel:        kafkago.ReadCommitted,
+		OffsetOutOfRangeError: true,
+		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
+			pc.logger.Warn(fmt.Sprintf(f, a...), "component", "kafka-reader")
+		}),
+	})
+	defer reader.Close()
+	if err := reader.SetOffset(start); err != nil {
+		pc.fail(genCtx, "set reader offset", err)
+		return
+	}
+
+	// Message contexts keep Subscribe's values but not its cancellation: a
+	// draining handler keeps a live context until the partition is released.
+	msgBase, release := context.WithCancel(context.WithoutCancel(pc.subCtx))
+	defer release()
+	slots := make(chan struct{}, cfg.MaxInFlightPerPartition)
+	var waiters sync.WaitGroup
+	var failStep string
+	var failErr error
+	delivered := false
+
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-genCtx.Done():
+		}
+		if genCtx.Err() != nil {
+			break
+		}
+		rec, err := reader.FetchMessage(genCtx)
+		if err != nil {
+			<-slots
+			if genCtx.Err() != nil {
+				break
+			}
+			if errors.Is(err, kafkago.OffsetOutOfRange) && !delivered {
+				if _, err = pc.resetOutOfRange(genCtx, reader); err == nil {
+					continue
+				}
+			}
+			failStep, failErr = "fetch", err
+			break
+		}
+		pc.mu.Lock()
+		err = pc.wm.deliver(rec.Offset)
+		pc.mu.Unlock()
+		if err != nil {
+			failStep, failErr = "track delivery", err
+			break
+		}
+		delivered = true
+		msg, cancel := newDelivery(msgBase, rec)
+		if !pc.send(genCtx, msg) {
+			// Never handed out: it stays un-acked in the watermark, so the
+			// next owner reads it again.
+			cancel()
+			break
+		}
+		waiters.Add(1)
+		go func() {
+			defer waiters.Done()
+			pc.await(genCtx, msgBase, rec, msg, cancel, slots)
+		}()
+	}
+
+	pc.drain(&waiters, release)
+	if err := pc.gen.commit(pc); err != nil {
+		pc.logger.Warn("final kafka offset commit failed; un-committed messages will be redelivered", "err", err)
+	}
+	if failErr != nil {
+		pc.fail(genCtx, failStep, failErr)
+	}
+}
+
+// resetOutOfRange handles a committed offset that retention already
+// deleted: start over like a new group would (auto.offset.reset). Only
+// called before anything was delivered, so no in-flight state is lost.
+func (pc *partitionConsumer) resetOutOfRange(ctx context.Context, reader *kafkago.Reader) (int64, error) {
+	start, err := pc.resolveStart(ctx)
+	if err != nil {
+		return 0, err
+	}
+	pc.logger.Warn("kafka committed offset out of range, resetting", "start_from", pc.sub.cfg.StartFrom, "offset", start)
+	pc.mu.Lock()
+	pc.wm = newWatermark(start)
+	pc.mu.Unlock()
+	return start, reader.SetOffset(start)
+}
+
+// await follows one record from hand-out to ack. A nack hands the same
+// record out again (after NackDelay) unless the partition is being
+// released, in which case the next owner gets it from the watermark.
+func (pc *partitionConsumer) await(genCtx, msgBase context.Context, rec kafkago.Message, msg *message.Message, cancel context.CancelFunc, slots <-chan struct{}) {
+	for {
+		select {
+		case <-msg.Acked():
+			cancel()
+			pc.mu.Lock()
+			err := pc.wm.ack(rec.Offset)
+			pc.mu.Unlock()
+			if err != nil {
+				pc.logger.Error("kafka ack bookkeeping", "offset", rec.Offset, "err", err)
+			}
+			<-slots
+			return
+		case <-msg.Nacked():
+			cancel()
+			if genCtx.Err() != nil {
+				return
+			}
+			if d := pc.sub.cfg.NackDelay; d > 0 {
+				t := time.NewTimer(d)
+				select {
+				case <-t.C:
+				case <-genCtx.Done():
+					t.Stop()
+					return
+				}
+			}
+			msg, cancel = newDelivery(msgBase, rec)
+			if !pc.send(genCtx, msg) {
+				cancel()
+				return
+			}
+		case <-msgBase.Done():
+			cancel()
+			return
+		}
+	}
+}
+
+// drain waits up to DrainTimeout for in-flight messages, then cancels the
+// contexts of those still out; acks arriving after that are ignored and the
+// messages will be redelivered to the partition's next owner.
+func (pc *partitionConsumer) drain(waiters *sync.WaitGroup, release context.CancelFunc) {
+	done := make(chan struct{})
+	go func() {
+		waiters.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(pc.sub.cfg.DrainTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		pc.mu.Lock()
+		n := pc.wm.pending()
+		pc.mu.Unlock()
+		pc.logger.Warn("kafka partition released with un-acked messages; they will be redelivered", "pending", n)
+	}
+	release()
+	<-done
+}
+
+func (pc *partitionConsumer) send(genCtx context.Context, msg *message.Message) bool {
+	select {
+	case pc.out <- msg:
+		return true
+	case <-genCtx.Done():
+		return false
+	}
+}
+
+// resolveStart turns "no committed offset" into a concrete offset per
+// StartFrom. The periodic commit then persists it, so the group's position
+// is pinned even before the first ack.
+func (pc *partitionConsumer) resolveStart(ctx context.Context) (int64, error) {
+	req := kafkago.FirstOffsetOf(pc.partition)
+	if pc.sub.cfg.StartFrom == StartLatest {
+		req = kafkago.LastOffsetOf(pc.partition)
+	}
+	resp, err := pc.sub.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{
+		Topics:         map[string][]kafkago.OffsetRequest{pc.topic: {req}},
+		IsolationLevel: kafkago.ReadCommitted,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list offsets of %s/%d: %w", pc.topic, pc.partition, err)
+	}
+	for _, p := range resp.Topics[pc.topic] {
+		if p.Partition != pc.partition {
+			continue
+		}
+		if p.Error != nil {
+			return 0, fmt.Errorf("list offsets of %s/%d: %w", pc.topic, pc.partition, p.Error)
+		}
+		if pc.sub.cfg.StartFrom == StartLatest {
+			return p.LastOffset, nil
+		}
+		return p.FirstOffset, nil
+	}
+	return 0, fmt.Errorf("list offsets of %s/%d: partition missing from response", pc.topic, pc.partition)
+}
+
+// fail logs err and pauses briefly before returning, so a persistent error
+// does not turn the rejoin that follows into a tight loop.
+func (pc *partitionConsumer) fail(genCtx context.Context, what string, err error) {
+	pc.logger.Error("kafka partition consumer stopped; the member will rejoin", "step", what, "err", err)
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-genCtx.Done():
+	}
+}
+
+// newDelivery builds a fresh Watermill message for rec (a nacked message
+// cannot be acked again, so every hand-out is a new one) with its own
+// context, cancelled on ack/nack or partition release.
+func newDelivery(base context.Context, rec kafkago.Message) (*message.Message, context.CancelFunc) {
+	msg := fromRecord(rec)
+	ctx, cancel := context.WithCancel(base)
+	msg.SetContext(ctx)
+	return msg, cancel
+}

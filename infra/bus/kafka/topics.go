@@ -1,0 +1,185 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// ErrTooFewPartitions is reported by EnsureTopics for an existing topic with
+// fewer partitions than its TopicSpec asks for, unless WithAddPartitions
+// was given. Adding partitions moves keys to other partitions (per-key
+// order breaks across the change), so it is never done silently.
+var ErrTooFewPartitions = errors.New("topic has fewer partitions than specified")
+
+// TopicSpec describes a topic EnsureTopics provisions.
+type TopicSpec struct {
+	Name              string
+	Partitions        int // at least 1
+	ReplicationFactor int // at least 1; not changed on existing topics
+}
+
+// AdminOption tunes EnsureTopics.
+type AdminOption func(*adminOptions)
+
+type adminOptions struct {
+	security      SecurityConfig
+	addPartitions bool
+}
+
+// WithSecurity sets TLS/SASL for the admin connection.
+func WithSecurity(s SecurityConfig) AdminOption {
+	return func(o *adminOptions) { o.security = s }
+}
+
+// WithAddPartitions lets EnsureTopics grow existing topics to the
+// specified partition count instead of reporting ErrTooFewPartitions.
+func WithAddPartitions() AdminOption {
+	return func(o *adminOptions) { o.addPartitions = true }
+}
+
+// EnsureTopics creates the topics that are missing and checks the others;
+// running it again is a no-op. It returns once every partition of every
+// topic has a leader, so a publish right after it does not race topic
+// creation. All problems are reported together.
+func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec, opts ...AdminOption) error {
+	var o adminOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var errs []error
+	errs = append(errs, validateBrokers(brokers), o.security.validate())
+	names := make([]string, 0, len(specs))
+	for i, s := range specs {
+		if s.Name == "" {
+			errs = append(errs, fmt.Errorf("specs[%d].Name: required", i))
+		}
+		if s.Partitions < 1 {
+			errs = append(errs, fmt.Errorf("specs[%d].Partitions: must be at least 1, got %d", i, s.Partitions))
+		}
+		if s.ReplicationFactor < 1 {
+			errs = append(errs, fmt.Errorf("specs[%d].ReplicationFactor: must be at least 1, got %d", i, s.ReplicationFactor))
+		}
+		names = append(names, s.Name)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("ensure topics: %w", err)
+	}
+	transport, err := o.security.transport(0)
+	if err != nil {
+		return fmt.Errorf("ensure topics: %w", err)
+	}
+	client := &kafkago.Client{Addr: kafkago.TCP(brokers...), Transport: transport, Timeout: 30 * time.Second}
+
+	existing, err := partitionCounts(ctx, client, names)
+	if err != nil {
+		return fmt.Errorf("ensure topics: %w", err)
+	}
+	var create []kafkago.TopicConfig
+	var grow []kafkago.TopicPartitionsConfig
+	for _, s := range specs {
+		have, ok := existing[s.Name]
+		switch {
+		case !ok:
+			create = append(create, kafkago.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor})
+		case have < s.Partitions && o.addPartitions:
+			grow = append(grow, kafkago.TopicPartitionsConfig{Name: s.Name, Count: int32(s.Partitions)})
+		case have < s.Partitions:
+			errs = append(errs, fmt.Errorf("topic %s: %w: has %d, want %d", s.Name, ErrTooFewPartitions, have, s.Partitions))
+		}
+	}
+	if len(create) > 0 {
+		resp, err := client.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: create})
+		if err != nil {
+			return fmt.Errorf("ensure topics: create: %w", err)
+		}
+		for name, err := range resp.Errors {
+			// Someone else created it between our metadata read and now.
+			if err != nil && !errors.Is(err, kafkago.TopicAlreadyExists) {
+				errs = append(errs, fmt.Errorf("create topic %s: %w", name, err))
+			}
+		}
+	}
+	if len(grow) > 0 {
+		resp, err := client.CreatePartitions(ctx, &kafkago.CreatePartitionsRequest{Topics: grow})
+		if err != nil {
+			return fmt.Errorf("ensure topics: add partitions: %w", err)
+		}
+		for name, err := range resp.Errors {
+			if err != nil {
+				errs = append(errs, fmt.Errorf("add partitions to topic %s: %w", name, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("ensure topics: %w", err)
+	}
+	if len(create) > 0 || len(grow) > 0 {
+		if err := waitForLeaders(ctx, client, specs); err != nil {
+			return fmt.Errorf("ensure topics: %w", err)
+		}
+	}
+	return nil
+}
+
+// partitionCounts returns the partition count of each existing topic.
+func partitionCounts(ctx context.Context, client *kafkago.Client, names []string) (map[string]int, error) {
+	resp, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: names})
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	counts := make(map[string]int, len(resp.Topics))
+	for _, t := range resp.Topics {
+		switch {
+		case t.Error == nil:
+			counts[t.Name] = len(t.Partitions)
+		case errors.Is(t.Error, kafkago.UnknownTopicOrPartition):
+		default:
+			return nil, fmt.Errorf("metadata of topic %s: %w", t.Name, t.Error)
+		}
+	}
+	return counts, nil
+}
+
+// waitForLeaders polls metadata until every specified partition has a
+// leader, or ctx ends.
+func waitForLeaders(ctx context.Context, client *kafkago.Client, specs []TopicSpec) error {
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	for {
+		resp, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: names})
+		if err == nil && allLed(resp, specs) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for partition leaders: %w (last metadata error: %v)", ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func allLed(resp *kafkago.MetadataResponse, specs []TopicSpec) bool {
+	led := map[string]int{}
+	for _, t := range resp.Topics {
+		if t.Error != nil {
+			return false
+		}
+		for _, p := range t.Partitions {
+			if p.Error == nil && p.Leader.Host != "" {
+				led[t.Name]++
+			}
+		}
+	}
+	for _, s := range specs {
+		if led[s.Name] < s.Partitions {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,84 @@
+package kafka
+
+import (
+	"fmt"
+	"sort"
+)
+
+// watermark tracks the messages of one partition handed to the application
+// and computes the offset that is safe to commit: every offset below it is
+// acked (or was never a message: compaction and transaction markers leave
+// gaps). It never moves past an un-acked message, so a crash or rebalance
+// redelivers everything not yet acked and nothing is lost.
+//
+// Offsets must be delivered in increasing order (a partition is read
+// sequentially); acks may come in any order. Not safe for concurrent use:
+// the partition consumer guards it.
+type watermark struct {
+	next     int64 // commit point when nothing is in flight: last delivered + 1
+	inflight []inflightOffset
+}
+
+type inflightOffset struct {
+	offset int64
+	acked  bool
+}
+
+// newWatermark starts at start, the first offset that may be delivered (the
+// committed offset, or the resolved earliest/latest).
+func newWatermark(start int64) *watermark {
+	return &watermark{next: start}
+}
+
+// deliver records that offset was handed out.
+func (w *watermark) deliver(offset int64) error {
+	if offset < w.next {
+		return fmt.Errorf("offset %d delivered out of order: expected at least %d", offset, w.next)
+	}
+	w.inflight = append(w.inflight, inflightOffset{offset: offset})
+	w.next = offset + 1
+	return nil
+}
+
+// ack records that offset was processed. Acking an offset that is not in
+// flight (never delivered, or already acked) is an error.
+func (w *watermark) ack(offset int64) error {
+	i := sort.Search(len(w.inflight), func(i int) bool { return w.inflight[i].offset >= offset })
+	if i == len(w.inflight) || w.inflight[i].offset != offset {
+		return fmt.Errorf("ack of offset %d that is not in flight", offset)
+	}
+	if w.inflight[i].acked {
+		return fmt.Errorf("offset %d acked twice", offset)
+	}
+	w.inflight[i].acked = true
+	// Drop the acked prefix; the head is then the oldest un-acked message.
+	n := 0
+	for n < len(w.inflight) && w.inflight[n].acked {
+		n++
+	}
+	if n > 0 {
+		w.inflight = append(w.inflight[:0], w.inflight[n:]...)
+	}
+	return nil
+}
+
+// commitOffset is the offset to commit: the oldest un-acked offset, or one
+// past the last delivered when all are acked. (Kafka commits name the next
+// offset to read.)
+func (w *watermark) commitOffset() int64 {
+	if len(w.inflight) > 0 {
+		return w.inflight[0].offset
+	}
+	return w.next
+}
+
+// pending is the number of delivered, un-acked messages.
+func (w *watermark) pending() int {
+	n := 0
+	for _, o := range w.inflight {
+		if !o.acked {
+			n++
+		}
+	}
+	return n
+}
