@@ -48,6 +48,7 @@ func (c Config) Validate() error {
 // Client publishes events. It is safe for concurrent use.
 type Client struct {
 	cfg        Config
+	routes     *schemas.RoutingTable
 	transports map[schemas.Transport]Transport
 	now        func() time.Time
 }
@@ -64,7 +65,11 @@ func New(cfg Config, transports map[schemas.Transport]Transport) (*Client, error
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Client{cfg: cfg, transports: transports, now: time.Now}, nil
+	routes, err := schemas.NewRoutingTable(cfg.Routing)
+	if err != nil {
+		return nil, fmt.Errorf("publish: %w", err)
+	}
+	return &Client{cfg: cfg, routes: routes, transports: transports, now: time.Now}, nil
 }
 
 // Publish stamps id (UUIDv7), time, source and specversion when absent,
@@ -80,7 +85,7 @@ func (c *Client) Publish(ctx context.Context, env schemas.Envelope) (schemas.Env
 	if err := schemas.Validate(env, c.now(), c.cfg.Limits); err != nil {
 		return env, fmt.Errorf("publish %s: %w", env.Type, err)
 	}
-	dests, err := c.cfg.Routing.Resolve(env)
+	dests, err := c.routes.Resolve(env)
 	if err != nil {
 		return env, fmt.Errorf("publish %s: %w", env.Type, err)
 	}

@@ -44,7 +44,7 @@ func event(t *testing.T, p schemas.Payload) schemas.Envelope {
 func TestPublishRoutes(t *testing.T) {
 	login := event(t, schemas.LoginFailed{AuthOrigin: schemas.AuthOrigin{User: "alice", SourceIP: "198.51.100.4"},
 		Method: schemas.MethodPassword, Reason: schemas.ReasonBadCredentials})
-	metric := event(t, schemas.MetricSample{Source: schemas.Source{Host: "web-1", Service: "api"}, Name: "cpu", Value: 1})
+	metric := event(t, schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "web-1", Service: "api"}, Name: "cpu", Value: 1})
 	bare := login
 	bare.ID, bare.Source = "", ""
 	invalid := event(t, schemas.Logout{User: "bob"})

@@ -48,7 +48,7 @@ func TestSinkHandle(t *testing.T) {
 		Method:     schemas.MethodPassword, Reason: schemas.ReasonBadCredentials,
 	})
 	metric := mustEvent(t, schemas.MetricSample{
-		Source: schemas.Source{Host: "web-1", Service: "api"}, Name: "cpu.usage", Value: 0.93,
+		TelemetrySource: schemas.TelemetrySource{Host: "web-1", Service: "api"}, Name: "cpu.usage", Value: 0.93,
 		Labels: map[string]string{"zone": "b", "env": "prod"},
 	})
 	badBody := toMessage(login)

@@ -1,0 +1,79 @@
+// Package provision creates what the routing table publishes to: JetStream
+// streams and Kafka topics, idempotently, so every service can call it at
+// start-up and the first one to run sets the bus up.
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tributary-io/tributary/infra/bus/jetstream"
+	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/schemas"
+)
+
+// Config sizes what gets created. Zero fields take the defaults.
+type Config struct {
+	// TopicPartitions is the partition count of new topics (default 3): the
+	// most consumer instances one group can spread a topic across.
+	TopicPartitions int
+	// ReplicationFactor of new topics (default 1, the local stack's single broker).
+	ReplicationFactor int
+	// Stream is the template for every stream: limits, duplicates window.
+	Stream jetstream.StreamSpec
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.TopicPartitions == 0 {
+		c.TopicPartitions = 3
+	}
+	if c.ReplicationFactor == 0 {
+		c.ReplicationFactor = 1
+	}
+	return c
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.TopicPartitions < 1 {
+		errs = append(errs, fmt.Errorf("provision: TopicPartitions %d must be at least 1", c.TopicPartitions))
+	}
+	if c.ReplicationFactor < 1 {
+		errs = append(errs, fmt.Errorf("provision: ReplicationFactor %d must be at least 1", c.ReplicationFactor))
+	}
+	return errors.Join(errs...)
+}
+
+// Apply makes every stream and topic of p exist. js or brokers may be nil
+// for a service that uses only one transport; that transport's part is
+// then skipped.
+func Apply(ctx context.Context, cfg Config, js natsjs.JetStream, brokers []string, p schemas.Provisioning) error {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if js != nil {
+		for _, s := range p.Streams {
+			spec := cfg.Stream
+			spec.Name, spec.Subjects = s.Name, s.Subjects
+			if err := jetstream.EnsureStream(ctx, js, spec); err != nil {
+				return fmt.Errorf("provision stream %s: %w", s.Name, err)
+			}
+		}
+	}
+	if len(brokers) > 0 && len(p.Topics) > 0 {
+		specs := make([]kafka.TopicSpec, len(p.Topics))
+		for i, t := range p.Topics {
+			specs[i] = kafka.TopicSpec{Name: t, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.ReplicationFactor}
+		}
+		if err := kafka.EnsureTopics(ctx, brokers, specs); err != nil {
+			return fmt.Errorf("provision topics: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tributary-io/tributary/infra/bus/jetstream"
+	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/provision"
+	"github.com/tributary-io/tributary/schemas"
+)
+
+// Conn is a Client with the broker connections it owns.
+type Conn struct {
+	*Client
+	closers []func() error
+}
+
+// DialConfig names the brokers; either may be empty if no route uses it.
+type DialConfig struct {
+	Config
+	NATSURL      string
+	KafkaBrokers []string
+	// Provision creates the routing table's streams and topics first
+	// (idempotent); off when another service owns provisioning.
+	Provision bool
+}
+
+// Dial connects to the brokers and returns a ready client. Close it.
+func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
+	c := &Conn{}
+	transports := map[schemas.Transport]Transport{}
+	var js natsjs.JetStream
+	if cfg.NATSURL != "" {
+		nc, err := nats.Connect(cfg.NATSURL, nats.Name("tributary-"+cfg.Source), nats.MaxReconnects(-1))
+		if err != nil {
+			return nil, fmt.Errorf("publish: connect nats %s: %w", cfg.NATSURL, err)
+		}
+		c.closers = append(c.closers, func() error { nc.Close(); return nil })
+		if js, err = natsjs.New(nc); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("publish: jetstream: %w", err)
+		}
+		pub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{})
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+		c.closers = append(c.closers, pub.Close)
+		transports[schemas.TransportJetStream] = pub
+	}
+	if len(cfg.KafkaBrokers) > 0 {
+		pub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: cfg.KafkaBrokers})
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+		c.closers = append(c.closers, pub.Close)
+		transports[schemas.TransportKafka] = pub
+	}
+	client, err := New(cfg.Config, transports)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.Client = client
+	if cfg.Provision {
+		if err := provision.Apply(ctx, provision.Config{}, js, cfg.KafkaBrokers, client.routes.Provisioning()); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Close closes publishers before connections. Safe to call twice.
+func (c *Conn) Close() error {
+	var errs []error
+	for i := len(c.closers) - 1; i >= 0; i-- {
+		errs = append(errs, c.closers[i]())
+	}
+	c.closers = nil
+	return errors.Join(errs...)
+}
