@@ -53,7 +53,7 @@ test: ## unit and integration tests of every module, with -race, against real se
 
 .PHONY: demo
 demo: up ## start the stack, run the first slice (JetStream + Kafka → ClickHouse) and print what landed
-	$(GO) run ./consumers/cmd/tributary-demo
+	set -a; . .tributary/env; set +a; $(GO) run ./tests/cmd/tributary-demo
 
 .PHONY: lint
 lint: ## gofmt and go vet over every module
