@@ -134,7 +134,8 @@ func TestEmbeddedMigrations(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"001_auth_events", "002_telemetry_metrics", "003_dead_letters", "004_dead_letters_ttl"}
+	want := []string{"001_auth_events", "002_telemetry_metrics", "003_dead_letters", "004_dead_letters_ttl",
+		"005_task_events", "006_telemetry_logs", "007_telemetry_heartbeats", "008_anomalies"}
 	if !slices.Equal(ids, want) {
 		t.Fatalf("migrations = %v, want %v", ids, want)
 	}

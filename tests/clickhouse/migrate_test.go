@@ -22,6 +22,7 @@ func TestMigrateFreshThenNoop(t *testing.T) {
 	if db.Version.AtLeast(chinfra.Version{Major: 20, Minor: 1}) {
 		want = append(want, ttlStep)
 	}
+	want = append(want, "005_task_events", "006_telemetry_logs", "007_telemetry_heartbeats", "008_anomalies")
 	if !slices.Equal(applied, want) {
 		t.Fatalf("first migrate applied %v, want %v (server %s)", applied, want, db.Version)
 	}
@@ -36,7 +37,8 @@ func TestMigrateFreshThenNoop(t *testing.T) {
 	if n := queryUint64(t, db.Conn, "SELECT count() FROM schema_migrations"); n != uint64(len(want)) {
 		t.Fatalf("schema_migrations holds %d rows, want %d", n, len(want))
 	}
-	for _, table := range []string{"auth_events", "telemetry_metrics", "dead_letters", "schema_migrations"} {
+	for _, table := range []string{"auth_events", "telemetry_metrics", "dead_letters", "task_events",
+		"telemetry_logs", "telemetry_heartbeats", "anomalies", "schema_migrations"} {
 		n := queryUint64(t, db.Conn, "SELECT count() FROM system.tables WHERE database = ? AND name = ?", db.Config.Database, table)
 		if n != 1 {
 			t.Errorf("table %s missing", table)
