@@ -27,8 +27,12 @@ const (
 
 // Config places the servers. Ports bind to 127.0.0.1 only.
 type Config struct {
-	// Dir holds binaries, configs, data, logs, pid files and the env file.
+	// Dir holds configs, data, logs, pid files and the env file.
 	Dir string
+	// ToolsDir holds what is installed rather than run: the nats-server
+	// binary and Kafka's resolved classpath. Empty means Dir; stacks that
+	// share one (a test's private stack and the main one) install once.
+	ToolsDir string
 
 	NATSPort        int
 	NATSMonitorPort int
@@ -126,6 +130,14 @@ func (c Config) WithPortOffset(n int) Config {
 
 // EnvFile is where Up writes the connection settings.
 func (c Config) EnvFile() string { return filepath.Join(c.Dir, "env") }
+
+func (c Config) toolsPath(parts ...string) string {
+	dir := c.ToolsDir
+	if dir == "" {
+		dir = c.Dir
+	}
+	return filepath.Join(append([]string{dir}, parts...)...)
+}
 
 func (c Config) path(parts ...string) string {
 	return filepath.Join(append([]string{c.Dir}, parts...)...)

@@ -31,12 +31,12 @@ func (s kafkaServer) name() string     { return Kafka }
 func (s kafkaServer) ports() []int     { return []int{s.cfg.KafkaPort, s.cfg.KafkaControllerPort} }
 func (s kafkaServer) dir() string      { return s.cfg.path("kafka") }
 func (s kafkaServer) props() string    { return filepath.Join(s.dir(), "server.properties") }
-func (s kafkaServer) cpFile() string   { return filepath.Join(s.dir(), "classpath.txt") }
+func (s kafkaServer) cpFile() string   { return s.cfg.toolsPath("kafka", "classpath.txt") }
 func (s kafkaServer) dataDir() string  { return filepath.Join(s.dir(), "data") }
 func (s kafkaServer) broker() string   { return fmt.Sprintf("127.0.0.1:%d", s.cfg.KafkaPort) }
 func (s kafkaServer) log4j() string    { return filepath.Join(s.dir(), "log4j2.properties") }
-func (s kafkaServer) pomFile() string  { return filepath.Join(s.dir(), "pom.xml") }
-func (s kafkaServer) pomStamp() string { return filepath.Join(s.dir(), "classpath.pom.sha256") }
+func (s kafkaServer) pomFile() string  { return s.cfg.toolsPath("kafka", "pom.xml") }
+func (s kafkaServer) pomStamp() string { return s.cfg.toolsPath("kafka", "classpath.pom.sha256") }
 
 func (s kafkaServer) proc() process {
 	return process{name: Kafka, pidFile: filepath.Join(s.dir(), "pid"), logFile: filepath.Join(s.dir(), "kafka.log"), marker: s.props()}
@@ -175,7 +175,11 @@ func (s kafkaServer) command() *exec.Cmd {
 // ready asks for cluster metadata, which only a broker that has joined the
 // KRaft quorum and registered can answer with a controller.
 func (s kafkaServer) ready(ctx context.Context) error {
-	client := &kafkago.Client{Addr: kafkago.TCP(s.broker())}
+	// A transport of its own: kafka-go's default one caches metadata, and
+	// would answer for a broker that has since died.
+	transport := &kafkago.Transport{}
+	defer transport.CloseIdleConnections()
+	client := &kafkago.Client{Addr: kafkago.TCP(s.broker()), Transport: transport}
 	resp, err := client.Metadata(ctx, &kafkago.MetadataRequest{})
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ func (s natsServer) name() string   { return NATS }
 func (s natsServer) ports() []int   { return []int{s.cfg.NATSPort, s.cfg.NATSMonitorPort} }
 func (s natsServer) dir() string    { return s.cfg.path("nats") }
 func (s natsServer) conf() string   { return filepath.Join(s.dir(), "nats.conf") }
-func (s natsServer) binary() string { return s.cfg.path("bin", "nats-server") }
+func (s natsServer) binary() string { return s.cfg.toolsPath("bin", "nats-server") }
 
 func (s natsServer) proc() process {
 	return process{name: NATS, pidFile: filepath.Join(s.dir(), "pid"), logFile: filepath.Join(s.dir(), "nats.log"), marker: s.conf()}

@@ -33,6 +33,11 @@ func New(cfg Config, log *slog.Logger) (*Stack, error) {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}
 	cfg.Dir = dir
+	if cfg.ToolsDir != "" {
+		if cfg.ToolsDir, err = filepath.Abs(cfg.ToolsDir); err != nil {
+			return nil, fmt.Errorf("localstack: %w", err)
+		}
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -157,7 +162,13 @@ func (s *Stack) ensure(ctx context.Context, srv server) error {
 	fail := func(err error) error {
 		return fmt.Errorf("%s: %w\nlog: %s\n%s", srv.name(), err, p.logFile, tail(p.logFile, 15))
 	}
-	if err := srv.prepare(ctx); err != nil {
+	unlock, err := lockFile(s.cfg.toolsPath("tools.lock"))
+	if err != nil {
+		return fail(err)
+	}
+	err = srv.prepare(ctx)
+	unlock()
+	if err != nil {
 		return fail(err)
 	}
 	if _, running := p.pid(); !running {
@@ -175,7 +186,7 @@ func (s *Stack) ensure(ctx context.Context, srv server) error {
 			s.log.InfoContext(ctx, "ready", "server", srv.name(), "after", time.Since(began).Round(time.Millisecond))
 		}()
 	}
-	err := waitReady(ctx, s.cfg.ReadyTimeout, func(ctx context.Context) error {
+	err = waitReady(ctx, s.cfg.ReadyTimeout, func(ctx context.Context) error {
 		if _, running := p.pid(); !running {
 			return errors.New("process exited")
 		}
@@ -207,10 +218,16 @@ func (s *Stack) endpoints(ctx context.Context) (Endpoints, error) {
 
 // lock serialises Up and Down across processes sharing the folder.
 func (s *Stack) lock() (func(), error) {
-	if err := os.MkdirAll(s.cfg.Dir, 0o755); err != nil {
+	return lockFile(filepath.Join(s.cfg.Dir, "lock"))
+}
+
+// lockFile takes an exclusive flock; installs into a shared ToolsDir hold
+// one so two stacks never write the same binary or classpath at once.
+func lockFile(path string) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(s.cfg.Dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("localstack: lock: %w", err)
 	}
