@@ -50,6 +50,9 @@ test: ## unit and integration tests of every module, with -race, against real se
 	@# First, alone: bring up (or find) the servers and log their versions.
 	$(GO) test -count=1 -v -run 'TestServersAnswer' ./tests/testenv | tee $(OUT)/servers.log | grep -E 'servers from|^(ok|FAIL|---)'
 	$(GO) test $(TEST_FLAGS) $(PKGS) 2>&1 | tee $(OUT)/test.log
+	@# A bounded fuzz run of the event decoder; a count, not a time, because
+	@# Go 1.26's -fuzztime=<duration> can end in a spurious deadline error.
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=100000x ./schemas
 
 .PHONY: demo
 demo: up ## start the stack, run the first slice (JetStream + Kafka → ClickHouse) and print what landed
