@@ -30,15 +30,19 @@ func fromLocalStack(ctx context.Context) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	return stackEnv(ep, "localstack "+cfg.Dir, stack), nil
+}
+
+func stackEnv(ep localstack.Endpoints, source string, stack *localstack.Stack) *Env {
 	return &Env{
 		NATSURL:        ep.NATSURL,
 		KafkaBrokers:   strings.Split(ep.KafkaBrokers, ","),
 		ClickHouseAddr: ep.ClickHouseAddr,
 		ClickHouseHTTP: ep.ClickHouseHTTP,
-		Source:         "localstack " + cfg.Dir,
+		Source:         source,
 		KafkaVersion:   ep.Versions[localstack.Kafka],
 		Servers:        stackControl{stack},
-	}, nil
+	}
 }
 
 type stackControl struct{ s *localstack.Stack }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,15 +53,7 @@ func Private(t testing.TB) *Env {
 	}
 	t.Logf("private stack in %s: nats-server %s, Apache Kafka %s, ClickHouse %s", cfg.Dir,
 		ep.Versions[localstack.NATS], ep.Versions[localstack.Kafka], ep.Versions[localstack.ClickHouse])
-	return &Env{
-		NATSURL:        ep.NATSURL,
-		KafkaBrokers:   strings.Split(ep.KafkaBrokers, ","),
-		ClickHouseAddr: ep.ClickHouseAddr,
-		ClickHouseHTTP: ep.ClickHouseHTTP,
-		Source:         "private localstack " + cfg.Dir,
-		KafkaVersion:   ep.Versions[localstack.Kafka],
-		Servers:        stackControl{stack},
-	}
+	return stackEnv(ep, "private localstack "+cfg.Dir, stack)
 }
 
 // freePorts asks the kernel for n distinct free ports; they are released
