@@ -58,6 +58,18 @@ test: ## unit and integration tests of every module, with -race, against real se
 demo: up ## start the stack, run the first slice (JetStream + Kafka → ClickHouse) and print what landed
 	set -a; . .tributary/env; set +a; $(GO) run ./tests/cmd/tributary-demo
 
+.PHONY: sim
+sim: up ## run the 2-minute demo scenario (every anomaly kind) on the local stack; ground truth in out/demo.truth.jsonl
+	@mkdir -p $(OUT) $(BIN)
+	$(GO) build -o $(BIN)/ ./producers/cmd/tributary-sim
+	set -a; . .tributary/env; set +a; $(BIN)/tributary-sim -scenario producers/scenarios/demo.yaml -truth $(OUT)/demo.truth.jsonl
+
+.PHONY: load
+load: up ## 60 s at ~5,000 events/s to JetStream and Kafka; prints achieved rate and publish p50/p99 per transport
+	@mkdir -p $(OUT) $(BIN)
+	$(GO) build -o $(BIN)/ ./producers/cmd/tributary-sim
+	set -a; . .tributary/env; set +a; $(BIN)/tributary-sim -scenario producers/scenarios/load.yaml -truth $(OUT)/load.truth.jsonl | tee $(OUT)/load.log
+
 .PHONY: lint
 lint: ## gofmt and go vet over every module
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

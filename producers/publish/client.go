@@ -1,12 +1,16 @@
 // Package publish is the SDK services use to put events on the bus:
-// Publish validates an event, stamps what is missing, routes it by the
-// routing table and returns once every broker it goes to has confirmed it.
+// Publish validates an event, stamps what is missing (id, time, source,
+// traceparent), routes it by the routing table and returns once every
+// broker it goes to has confirmed it, retrying transient broker errors
+// within a bounded budget. Async adds a bounded buffer with backpressure and
+// per-event results for producers that cannot wait for each ack.
 package publish
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -17,7 +21,9 @@ import (
 
 // Transport is what a bus adapter offers the SDK. Publish must return only
 // after the broker acknowledged every message (JetStream PubAck, Kafka
-// acks=all); infra/bus/kafka and infra/bus/jetstream publishers do.
+// acks=all), must be safe for concurrent use, and must accept the same
+// messages again after a failure (the client retries); infra/bus/kafka and
+// infra/bus/jetstream publishers do all three.
 type Transport interface {
 	Publish(topic string, msgs ...*message.Message) error
 }
@@ -26,8 +32,25 @@ type Transport interface {
 type Config struct {
 	// Source is stamped on events that have none, e.g. "//tributary/auth-service".
 	Source  string
-	Routing schemas.RoutingConfig
-	Limits  schemas.Limits
+	Routing schemas.RoutingConfig // default schemas.DefaultRouting()
+	Limits  schemas.Limits        // default schemas.DefaultLimits()
+	Retry   RetryConfig           // see DefaultRetry
+	Logger  *slog.Logger          // default: discard
+}
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Routing.Routes == nil {
+		c.Routing = schemas.DefaultRouting()
+	}
+	if c.Limits == (schemas.Limits{}) {
+		c.Limits = schemas.DefaultLimits()
+	}
+	c.Retry = DefaultRetry(c.Retry)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
 }
 
 // Validate reports every problem at once.
@@ -42,6 +65,9 @@ func (c Config) Validate() error {
 	if err := c.Limits.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("publish: Limits: %w", err))
 	}
+	if err := c.Retry.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("publish: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -50,18 +76,19 @@ type Client struct {
 	cfg        Config
 	routes     *schemas.RoutingTable
 	transports map[schemas.Transport]Transport
-	now        func() time.Time
+	metrics    *metrics
+	logger     *slog.Logger
+
+	// Seams for tests: the clock, the backoff wait and its jitter.
+	now    func() time.Time
+	sleep  func(context.Context, time.Duration) error
+	jitter func(time.Duration) time.Duration
 }
 
 // New builds a client over the given transports; a route that names a
-// transport not given here fails at Publish with a clear error.
+// transport not given here fails at Publish with ErrNoRoute. It does no I/O.
 func New(cfg Config, transports map[schemas.Transport]Transport) (*Client, error) {
-	if cfg.Routing.Routes == nil {
-		cfg.Routing = schemas.DefaultRouting()
-	}
-	if cfg.Limits == (schemas.Limits{}) {
-		cfg.Limits = schemas.DefaultLimits()
-	}
+	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -69,40 +96,92 @@ func New(cfg Config, transports map[schemas.Transport]Transport) (*Client, error
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
 	}
-	return &Client{cfg: cfg, routes: routes, transports: transports, now: time.Now}, nil
+	return &Client{cfg: cfg, routes: routes, transports: transports, metrics: newMetrics(),
+		logger: cfg.Logger, now: time.Now, sleep: sleepCtx, jitter: equalJitter}, nil
 }
 
-// Publish stamps id (UUIDv7), time, source and specversion when absent,
-// validates the event, and publishes it to every destination of its route.
-// It returns the event as published; on error nothing is guaranteed about
-// destinations after the first failure, and publishing again with the same
-// id is safe (JetStream deduplicates by id, consumers by event id).
+// Metrics returns a snapshot of the client's counters and latencies.
+func (c *Client) Metrics() Metrics { return c.metrics.snapshot() }
+
+// Publish stamps id (UUIDv7), time, source, specversion and traceparent
+// when absent, validates the event, and publishes it to every destination
+// of its route, retrying transient broker errors (see RetryConfig). It
+// returns the event as published.
+//
+// Errors: errors.Is(err, schemas.ErrInvalid) for an event that breaks its
+// contract (the message names the field) or that a broker refused as too
+// large; ErrNoRoute; ErrUnavailable once the retry budget is spent; ctx's
+// error if ctx ended first. On error, destinations before the failing one
+// may have the event; publishing it again with the same id is safe
+// (JetStream deduplicates by id, consumers by event id).
 func (c *Client) Publish(ctx context.Context, env schemas.Envelope) (schemas.Envelope, error) {
-	env, err := c.stamp(env)
+	start := c.now()
+	p, err := c.prepare(ctx, env)
 	if err != nil {
-		return env, err
+		return p.env, c.finish(err)
+	}
+	for i, d := range p.dests {
+		if err := c.deliver(ctx, d.Transport, destName(d), p.msgs[i:i+1]); err != nil {
+			c.metrics.transport(d.Transport).failed.Add(1)
+			return p.env, c.finish(fmt.Errorf("publish %s %s to %s %s: %w", p.env.Type, p.env.ID, d.Transport, destName(d), err))
+		}
+		tm := c.metrics.transport(d.Transport)
+		tm.published.Add(1)
+		tm.latency.observe(c.now().Sub(start))
+	}
+	return p.env, c.finish(nil)
+}
+
+// finish counts one completed event.
+func (c *Client) finish(err error) error {
+	switch {
+	case err == nil:
+		c.metrics.published.Add(1)
+	case errors.Is(err, schemas.ErrInvalid) || errors.Is(err, ErrNoRoute):
+		c.metrics.invalid.Add(1)
+		c.metrics.failed.Add(1)
+	default:
+		c.metrics.failed.Add(1)
+	}
+	return err
+}
+
+// prepared is an event ready to send: one message per destination.
+type prepared struct {
+	env   schemas.Envelope
+	dests []schemas.Destination
+	msgs  []*message.Message
+}
+
+// prepare does everything that cannot fail on the broker's account, so an
+// event that can never be published fails before it takes buffer space.
+func (c *Client) prepare(ctx context.Context, env schemas.Envelope) (prepared, error) {
+	env, err := c.stamp(ctx, env)
+	if err != nil {
+		return prepared{env: env}, err
 	}
 	if err := schemas.Validate(env, c.now(), c.cfg.Limits); err != nil {
-		return env, fmt.Errorf("publish %s: %w", env.Type, err)
+		return prepared{env: env}, fmt.Errorf("publish %s: %w", env.Type, err)
 	}
 	dests, err := c.routes.Resolve(env)
 	if err != nil {
-		return env, fmt.Errorf("publish %s: %w", env.Type, err)
-	}
-	for _, d := range dests {
-		t, ok := c.transports[d.Transport]
-		if !ok {
-			return env, fmt.Errorf("publish %s %s: no %s transport configured", env.Type, env.ID, d.Transport)
+		if !errors.Is(err, schemas.ErrInvalid) {
+			err = fmt.Errorf("%w: %w", ErrNoRoute, err)
 		}
-		msg := Message(ctx, env, d.Key)
-		if err := t.Publish(destName(d), msg); err != nil {
-			return env, fmt.Errorf("publish %s %s to %s %s: %w", env.Type, env.ID, d.Transport, destName(d), err)
-		}
+		return prepared{env: env}, fmt.Errorf("publish %s: %w", env.Type, err)
 	}
-	return env, nil
+	p := prepared{env: env, dests: dests, msgs: make([]*message.Message, len(dests))}
+	for i, d := range dests {
+		if _, ok := c.transports[d.Transport]; !ok {
+			return prepared{env: env}, fmt.Errorf("publish %s %s: %w: no %s transport configured",
+				env.Type, env.ID, ErrNoRoute, d.Transport)
+		}
+		p.msgs[i] = Message(ctx, env, d.Key)
+	}
+	return p, nil
 }
 
-func (c *Client) stamp(env schemas.Envelope) (schemas.Envelope, error) {
+func (c *Client) stamp(ctx context.Context, env schemas.Envelope) (schemas.Envelope, error) {
 	if env.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
@@ -119,6 +198,7 @@ func (c *Client) stamp(env schemas.Envelope) (schemas.Envelope, error) {
 	if env.SpecVersion == "" {
 		env.SpecVersion = schemas.SpecVersion
 	}
+	env.TraceParent = traceParent(ctx, env.TraceParent)
 	return env, nil
 }
 

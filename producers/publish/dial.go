@@ -30,7 +30,8 @@ type DialConfig struct {
 	Provision bool
 }
 
-// Dial connects to the brokers and returns a ready client. Close it.
+// Dial connects to the brokers and returns a ready client. Close it (after
+// closing any Async built on it, so buffered events are still sent).
 func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 	c := &Conn{}
 	transports := map[schemas.Transport]Transport{}
@@ -45,7 +46,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 			c.Close()
 			return nil, fmt.Errorf("publish: jetstream: %w", err)
 		}
-		pub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{})
+		pub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{Logger: cfg.Logger})
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("publish: %w", err)
@@ -54,7 +55,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 		transports[schemas.TransportJetStream] = pub
 	}
 	if len(cfg.KafkaBrokers) > 0 {
-		pub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: cfg.KafkaBrokers})
+		pub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: cfg.Logger})
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("publish: %w", err)
