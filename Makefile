@@ -58,6 +58,16 @@ test: ## unit and integration tests of every module, with -race, against real se
 demo: up ## start the stack, run the first slice (JetStream + Kafka → ClickHouse) and print what landed
 	set -a; . .tributary/env; set +a; $(GO) run ./tests/cmd/tributary-demo
 
+.PHONY: test-contract
+test-contract: ## Watermill universal suite + reconnect/stress/SIGKILL tests, each transport on a private stack (~2.5 min)
+	@mkdir -p $(OUT)
+	$(GO) test -race -count=1 -v ./tests/contract 2>&1 | tee $(OUT)/contract.log
+
+.PHONY: bench-transport
+bench-transport: up ## transport throughput: our Kafka/JetStream adapters vs watermill-kafka (Sarama), raw kafka-go, raw nats.go; table + out/bench-transport.json
+	@mkdir -p $(OUT)
+	set -a; . .tributary/env; set +a; $(GO) run ./tests/bench/cmd/bench-transport -out $(OUT)/bench-transport.json
+
 .PHONY: sim
 sim: up ## run the 2-minute demo scenario (every anomaly kind) on the local stack; ground truth in out/demo.truth.jsonl
 	@mkdir -p $(OUT) $(BIN)

@@ -1,7 +1,6 @@
 package contract
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +26,9 @@ func jetStreamFeatures(subjectPrefix string) tests.Features {
 		Persistent:          true,
 		// A test's subscribers share one durable consumer.
 		NewSubscriberReceivesOldMessages: false,
-		// RESTART HOOK: the lead wires server restarts here once testenv
-		// has ServerControl (Servers.Restart(testenv.NATS)).
+		// RESTART HOOK: nil on purpose, so the suite's own TestReconnect
+		// skips: it races under -race (see testReconnect). The Reconnect
+		// subtest runs the race-free port with a real restart command.
 		RestartServiceCommand: nil,
 		GenerateTopicFunc: func(tctx tests.TestContext) string {
 			return subjectPrefix + "." + string(tctx.TestID)
@@ -36,35 +36,78 @@ func jetStreamFeatures(subjectPrefix string) tests.Features {
 	}
 }
 
-func TestJetStreamUniversalPubSub(t *testing.T) {
-	env := testenv.Get(t)
-	nc := connectNATS(t, env)
-	js, err := natsjs.New(nc)
+// TestJetStreamOnPrivateServer runs what restarts or kills nats-server, on
+// a stack of its own (the shared servers serve other tests meanwhile):
+// Watermill's universal suite, its reconnect test with a real server
+// restart, its stress variant, and our SIGKILL-mid-stream test.
+func TestJetStreamOnPrivateServer(t *testing.T) {
+	env := testenv.Private(t)
+	servers := env.ServersOrFail(t)
+	js, err := natsjs.New(connectNATS(t, env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One stream for the whole suite; each test's topic is a subject under it.
+	// One file-backed stream for the suites (it must survive restarts);
+	// each test's topic is a subject under it.
 	run := strings.ToLower(watermill.NewShortUUID())
 	stream, prefix := "CONTRACT_"+run, "contract."+run
 	ctx := testContext(t, 30*time.Second)
 	if err := jetstream.EnsureStream(ctx, js, jetstream.StreamSpec{Name: stream, Subjects: []string{prefix + ".>"}, MaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = js.DeleteStream(context.Background(), stream) })
+	constructor := func(t *testing.T) (message.Publisher, message.Subscriber) {
+		return newJetStreamSuitePubSub(t, env, groupFor(t, "contract"))
+	}
+	groupConstructor := func(t *testing.T, group string) (message.Publisher, message.Subscriber) {
+		return newJetStreamSuitePubSub(t, env, group)
+	}
 
-	tests.TestPubSub(t, jetStreamFeatures(prefix),
-		func(t *testing.T) (message.Publisher, message.Subscriber) {
-			return newJetStreamSuitePubSub(t, env, groupFor(t, "contract"))
-		},
-		func(t *testing.T, group string) (message.Publisher, message.Subscriber) {
-			return newJetStreamSuitePubSub(t, env, group)
-		},
-	)
+	t.Run("UniversalPubSub", func(t *testing.T) {
+		tests.TestPubSub(t, jetStreamFeatures(prefix+".suite"), constructor, groupConstructor)
+	})
+	t.Run("Reconnect", func(t *testing.T) {
+		restarter := newBrokerRestarter(t, servers, testenv.NATS)
+		testReconnect(t, restarter.Command(t), constructor, prefix+".reconnect")
+		if n := restarter.Restarts(); n != 2 {
+			t.Errorf("nats-server restarted %d times, want 2", n)
+		}
+	})
+	t.Run("UniversalPubSubStress", func(t *testing.T) {
+		runStress(t, jetStreamFeatures(prefix+".stress"), constructor, groupConstructor)
+	})
+	t.Run("KillMidStream", func(t *testing.T) {
+		js, err := natsjs.New(connectNATS(t, env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{Logger: testLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = pub.Close() })
+		// A short AckWait: a message the server sent just before it died
+		// and the client never got comes back after AckWait.
+		sub := newJSSubscriber(t, js, uniqueName(t, "g"), func(c *jetstream.SubscriberConfig) { c.AckWait = 3 * time.Second })
+		subject := prefix + ".kill"
+		ch, err := sub.Subscribe(testContext(t, 5*time.Minute), subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		killMidStream{
+			servers: servers, server: testenv.NATS,
+			pub: pub, topic: subject, ch: ch,
+			total: 3000, workers: 8,
+			attempt: 5 * time.Second, down: 2 * time.Second,
+			publishFor: 2 * time.Minute, receiveFor: 90 * time.Second,
+		}.run(t)
+	})
 }
 
 func connectNATS(t testing.TB, env *testenv.Env) *nats.Conn {
 	t.Helper()
-	nc, err := nats.Connect(env.NATSURL, nats.Name(t.Name()))
+	// Reconnect for as long as the test runs, and quickly: tests restart
+	// and kill the server (the default gives up after 60 tries, 2s apart).
+	nc, err := nats.Connect(env.NATSURL, nats.Name(t.Name()), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
 	if err != nil {
 		t.Fatalf("connect to NATS at %s: %v", env.NATSURL, err)
 	}

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tributary-io/tributary/infra/bus"
 )
 
 // Subscriber consumes subjects through durable pull consumers; see the
@@ -112,12 +115,33 @@ func (s *Subscriber) Close() error {
 }
 
 // consumption is one Subscribe call's pull loop.
+//
+// Per message it keeps only a small goroutine waiting for the Watermill
+// ack or nack. The calls to the server are made elsewhere, so that
+// goroutine stays shallow (no stack growth) and cheap: acks and naks go
+// through one acker goroutine (they are fire-and-forget publishes, so one
+// goroutine keeps up), and a single keep-alive loop tells the server every
+// AckWait/2 that all messages still in flight are in progress, instead of
+// one ticker per message.
 type consumption struct {
 	sub    *Subscriber
 	iter   jetstream.MessagesContext
 	out    chan *message.Message
 	stream string
 	logger *slog.Logger
+
+	acks chan ackRequest
+
+	mu       sync.Mutex
+	inflight map[jetstream.Msg]struct{} // handed out, not yet acked or nacked
+}
+
+// ackRequest is one ack (nak false) or nak for the acker.
+type ackRequest struct {
+	m     jetstream.Msg
+	nak   bool
+	delay time.Duration
+	id    string
 }
 
 func (c *consumption) run(ctx context.Context) {
@@ -134,6 +158,19 @@ func (c *consumption) run(ctx context.Context) {
 		// Drain, not Stop: buffered messages still come out of Next so
 		// they can be nacked for immediate redelivery elsewhere.
 		c.iter.Drain()
+	}()
+	c.acks = make(chan ackRequest, 1024)
+	c.inflight = map[jetstream.Msg]struct{}{}
+	ackerDone := make(chan struct{})
+	go func() {
+		defer close(ackerDone)
+		c.acker()
+	}()
+	keepAliveCtx, stopKeepAlive := context.WithCancel(context.Background())
+	keepAliveDone := make(chan struct{})
+	go func() {
+		defer close(keepAliveDone)
+		c.keepAlive(keepAliveCtx)
 	}()
 
 	// Message contexts keep Subscribe's values but outlive its
@@ -152,15 +189,19 @@ func (c *consumption) run(ctx context.Context) {
 			continue
 		}
 		if stopCtx.Err() != nil {
-			c.nak(m, 0)
+			c.acks <- ackRequest{m: m, nak: true}
 			continue
 		}
 		msg, cancel := c.newDelivery(msgBase, m)
+		c.mu.Lock()
+		c.inflight[m] = struct{}{}
+		c.mu.Unlock()
 		select {
 		case c.out <- msg:
 		case <-stopCtx.Done():
 			cancel()
-			c.nak(m, 0)
+			c.done(m)
+			c.acks <- ackRequest{m: m, nak: true, id: msg.UUID}
 			continue
 		}
 		waiters.Add(1)
@@ -184,36 +225,76 @@ func (c *consumption) run(ctx context.Context) {
 	}
 	release()
 	<-done
+	stopKeepAlive()
+	<-keepAliveDone
+	close(c.acks) // every await has returned: nobody sends any more
+	<-ackerDone
 }
 
-// await follows one message to its ack or nak, telling the server it is
-// in progress meanwhile so AckWait does not expire under a slow handler.
+// await waits for the ack or nack of one message and hands the answer to
+// the acker. The keep-alive loop covers AckWait meanwhile.
 func (c *consumption) await(msgBase context.Context, m jetstream.Msg, msg *message.Message, cancel context.CancelFunc) {
 	defer cancel()
+	var req ackRequest
+	select {
+	case <-msg.Acked():
+		req = ackRequest{m: m, id: msg.UUID}
+	case <-msg.Nacked():
+		delivered := uint64(1)
+		if md, err := m.Metadata(); err == nil {
+			delivered = md.NumDelivered
+		}
+		req = ackRequest{m: m, nak: true, delay: c.sub.cfg.nakDelay(delivered), id: msg.UUID}
+	case <-msgBase.Done():
+		// Drain timed out: hand the message back now rather than after AckWait.
+		req = ackRequest{m: m, nak: true, id: msg.UUID}
+	}
+	c.done(m)
+	c.acks <- req
+}
+
+func (c *consumption) done(m jetstream.Msg) {
+	c.mu.Lock()
+	delete(c.inflight, m)
+	c.mu.Unlock()
+}
+
+// acker sends acks and naks until c.acks is closed.
+func (c *consumption) acker() {
+	for req := range c.acks {
+		if !req.nak {
+			if err := req.m.Ack(); err != nil {
+				c.logger.Warn("jetstream ack failed; the message will be redelivered", "id", req.id, "err", err)
+			}
+			continue
+		}
+		c.nak(req.m, req.delay)
+	}
+}
+
+// keepAlive tells the server every AckWait/2 that the messages in flight
+// are in progress, so AckWait does not expire under a slow handler. A
+// message handed out just after a tick is covered by the next one, still
+// within AckWait.
+func (c *consumption) keepAlive(ctx context.Context) {
 	tick := time.NewTicker(c.sub.cfg.AckWait / 2)
 	defer tick.Stop()
 	for {
 		select {
-		case <-msg.Acked():
-			if err := m.Ack(); err != nil {
-				c.logger.Warn("jetstream ack failed; the message will be redelivered", "id", msg.UUID, "err", err)
-			}
-			return
-		case <-msg.Nacked():
-			delivered := uint64(1)
-			if md, err := m.Metadata(); err == nil {
-				delivered = md.NumDelivered
-			}
-			c.nak(m, c.sub.cfg.nakDelay(delivered))
+		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		c.mu.Lock()
+		msgs := make([]jetstream.Msg, 0, len(c.inflight))
+		for m := range c.inflight {
+			msgs = append(msgs, m)
+		}
+		c.mu.Unlock()
+		for _, m := range msgs {
 			if err := m.InProgress(); err != nil {
-				c.logger.Warn("jetstream in-progress signal failed", "id", msg.UUID, "err", err)
+				c.logger.Warn("jetstream in-progress signal failed", "err", err)
 			}
-		case <-msgBase.Done():
-			// Drain timed out: hand the message back now rather than after AckWait.
-			c.nak(m, 0)
-			return
 		}
 	}
 }
@@ -231,11 +312,16 @@ func (c *consumption) nak(m jetstream.Msg, delay time.Duration) {
 }
 
 func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (*message.Message, context.CancelFunc) {
+	h := m.Headers()
 	var seq uint64
-	if md, err := m.Metadata(); err == nil {
-		seq = md.Sequence.Stream
+	// The stream sequence only names a message without an id header;
+	// parsing the reply subject for it costs on every message otherwise.
+	if h.Get(bus.HeaderEventID) == "" && h.Get(nats.MsgIdHdr) == "" {
+		if md, err := m.Metadata(); err == nil {
+			seq = md.Sequence.Stream
+		}
 	}
-	msg := fromNATS(m.Headers(), m.Data(), c.stream, seq)
+	msg := fromNATS(h, m.Data(), c.stream, seq)
 	ctx, cancel := context.WithCancel(base)
 	msg.SetContext(ctx)
 	return msg, cancel

@@ -128,9 +128,13 @@ type PublisherConfig struct {
 	// Compression is one of the Compression* constants; default none.
 	Compression string
 	// BatchTimeout bounds how long the writer waits to fill a batch. kafka-go's
-	// default (1s) makes every synchronous publish take about a second, so the
-	// default here is a few milliseconds: concurrent publishes still share
-	// batches, a lone publish is not held back.
+	// default (1s) makes every synchronous publish take about a second. A
+	// kafka-go batch leaves only when full or when this passes, and every
+	// synchronous caller waits for that, so it caps concurrent publishing at
+	// about (publishers in flight) / BatchTimeout: the default here is 1ms
+	// (bench-transport: 64 publishers went from ~11k msg/s at 5ms to ~30k,
+	// on par with the Sarama adapter). Concurrent publishes still share
+	// batches, a lone publish is barely held back.
 	BatchTimeout time.Duration
 	// BatchSize is the most messages per partition batch (default 100).
 	BatchSize int
@@ -155,7 +159,7 @@ func DefaultPublisherConfig(cfg PublisherConfig) PublisherConfig {
 		cfg.KeyFunc = KeyFromPartitionKey
 	}
 	if cfg.BatchTimeout == 0 {
-		cfg.BatchTimeout = 5 * time.Millisecond
+		cfg.BatchTimeout = time.Millisecond
 	}
 	if cfg.BatchSize == 0 {
 		cfg.BatchSize = 100
