@@ -100,6 +100,15 @@ type Destination struct {
 	Key       string    `json:"key,omitempty"`
 }
 
+// Name is what a Watermill publisher or subscriber calls the destination:
+// the JetStream subject, or the Kafka topic.
+func (d Destination) Name() string {
+	if d.Transport == TransportJetStream {
+		return d.Subject
+	}
+	return d.Topic
+}
+
 // RouteFor returns the route of a registered event type: the type's entry,
 // else its family's.
 func (c RoutingConfig) RouteFor(eventType string) (Route, error) {

@@ -231,3 +231,18 @@ func TestRoutingOverrideFromJSON(t *testing.T) {
 		t.Errorf("untouched entries changed: %+v %+v", d, c.DeadLetter)
 	}
 }
+
+func TestDestinationName(t *testing.T) {
+	tests := []struct {
+		d    Destination
+		want string
+	}{
+		{Destination{Transport: TransportJetStream, Stream: "AUTH", Subject: "auth.t1.logout"}, "auth.t1.logout"},
+		{Destination{Transport: TransportKafka, Topic: "telemetry.metrics"}, "telemetry.metrics"},
+	}
+	for _, tt := range tests {
+		if got := tt.d.Name(); got != tt.want {
+			t.Errorf("%+v.Name() = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}

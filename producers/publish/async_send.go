@@ -29,7 +29,7 @@ func (a *Async) send(batch []*pending) {
 	var order []destKey // map order is random; keep the batch's order
 	for _, it := range batch {
 		for i, d := range it.dests {
-			k := destKey{d.Transport, destName(d)}
+			k := destKey{d.Transport, d.Name()}
 			if _, ok := groups[k]; !ok {
 				order = append(order, k)
 			}

@@ -121,9 +121,9 @@ func (c *Client) Publish(ctx context.Context, env schemas.Envelope) (schemas.Env
 		return p.env, c.finish(err)
 	}
 	for i, d := range p.dests {
-		if err := c.deliver(ctx, d.Transport, destName(d), p.msgs[i:i+1]); err != nil {
+		if err := c.deliver(ctx, d.Transport, d.Name(), p.msgs[i:i+1]); err != nil {
 			c.metrics.transport(d.Transport).failed.Add(1)
-			return p.env, c.finish(fmt.Errorf("publish %s %s to %s %s: %w", p.env.Type, p.env.ID, d.Transport, destName(d), err))
+			return p.env, c.finish(fmt.Errorf("publish %s %s to %s %s: %w", p.env.Type, p.env.ID, d.Transport, d.Name(), err))
 		}
 		tm := c.metrics.transport(d.Transport)
 		tm.published.Add(1)
@@ -214,13 +214,4 @@ func Message(ctx context.Context, env schemas.Envelope, key string) *message.Mes
 	}
 	msg.SetContext(ctx)
 	return msg
-}
-
-// destName is the topic Watermill publishes to: the JetStream subject or the
-// Kafka topic.
-func destName(d schemas.Destination) string {
-	if d.Transport == schemas.TransportJetStream {
-		return d.Subject
-	}
-	return d.Topic
 }
