@@ -12,6 +12,7 @@ require (
 	github.com/testcontainers/testcontainers-go v0.45.0
 	github.com/tributary-io/tributary/consumers v0.0.0-00010101000000-000000000000
 	github.com/tributary-io/tributary/infra v0.0.0
+	github.com/tributary-io/tributary/processors v0.0.0-00010101000000-000000000000
 	github.com/tributary-io/tributary/producers v0.0.0-00010101000000-000000000000
 	github.com/tributary-io/tributary/schemas v0.0.0
 )

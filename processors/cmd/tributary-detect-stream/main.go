@@ -1,0 +1,38 @@
+// Command tributary-detect-stream runs the streaming anomaly detectors:
+// auth and task events from JetStream, telemetry from Kafka, anomalies out
+// through the routing table. Settings come from the environment
+// (TRIBUTARY_NATS_URL, TRIBUTARY_KAFKA_BROKERS, TRIBUTARY_DETECT_GROUP).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/tributary-io/tributary/processors/service"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := service.Config{
+		NATSURL:      env("TRIBUTARY_NATS_URL", "nats://127.0.0.1:4222"),
+		KafkaBrokers: strings.Split(env("TRIBUTARY_KAFKA_BROKERS", "127.0.0.1:9092"), ","),
+		Group:        os.Getenv("TRIBUTARY_DETECT_GROUP"),
+	}
+	if err := service.RunDetectors(ctx, cfg, log, nil); err != nil {
+		log.Error("tributary-detect-stream", "err", err)
+		os.Exit(1)
+	}
+}
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,231 @@
+package teledetect
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/tributary-io/tributary/processors/internal/robust"
+	"github.com/tributary-io/tributary/processors/internal/stream"
+	"github.com/tributary-io/tributary/schemas"
+)
+
+type metric struct {
+	B     robust.State `json:"b"`
+	Last  time.Time    `json:"last"`
+	Run   []stream.Hit `json:"run,omitempty"` // consecutive anomalous points
+	RunZ  float64      `json:"run_z"`
+	Until time.Time    `json:"until,omitzero"`
+	Late  int          `json:"late"`
+}
+
+type host struct {
+	Last     time.Time     `json:"last"`
+	LastID   string        `json:"last_id"`
+	Interval time.Duration `json:"interval"`
+	Alerted  bool          `json:"alerted"`
+}
+
+type state struct {
+	Clock     stream.Clock               `json:"clock"` // all telemetry
+	HBClock   stream.Clock               `json:"hb_clock"`
+	Metrics   stream.Keyed[metric]       `json:"metrics"`
+	Hosts     stream.Keyed[host]         `json:"hosts"`
+	Errors    stream.Keyed[stream.Burst] `json:"errors"`
+	LastScan  time.Time                  `json:"last_scan"`
+	Late      int                        `json:"late"`
+	LastSweep time.Time                  `json:"last_sweep"`
+}
+
+// Detector is the telemetry family's detector; see stream.Detector.
+//
+// Silence is judged on the heartbeat stream's own watermark: metrics, logs
+// and heartbeats arrive on different topics with different lag, and only
+// heartbeats promise when the next one is due.
+type Detector struct {
+	cfg Config
+	s   state
+}
+
+var _ stream.Detector = (*Detector)(nil)
+
+// New validates cfg and returns an empty detector.
+func New(cfg Config) (*Detector, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := &Detector{cfg: cfg}
+	d.reset()
+	return d, nil
+}
+
+func (d *Detector) reset() {
+	c := d.cfg
+	d.s.Clock.Lateness, d.s.HBClock.Lateness = c.Lateness, c.Lateness
+	if d.s.Metrics.M == nil {
+		d.s.Metrics = stream.NewKeyed[metric](c.MaxKeys, c.Idle)
+	}
+	if d.s.Hosts.M == nil {
+		d.s.Hosts = stream.NewKeyed[host](c.MaxKeys, c.Idle)
+	}
+	if d.s.Errors.M == nil {
+		d.s.Errors = stream.NewKeyed[stream.Burst](c.MaxKeys, c.Idle)
+	}
+	d.s.Metrics.Max, d.s.Metrics.Idle = c.MaxKeys, c.Idle
+	d.s.Hosts.Max, d.s.Hosts.Idle = c.MaxKeys, c.Idle
+	d.s.Errors.Max, d.s.Errors.Idle = c.MaxKeys, c.Idle
+}
+
+// Observe feeds one telemetry event; other payloads are ignored.
+func (d *Detector) Observe(ev stream.Event) []stream.Finding {
+	if _, hb := ev.Payload.(schemas.Heartbeat); !hb && d.s.Clock.Observe(ev.Time) {
+		d.s.Late++
+		return nil
+	}
+	if wm := d.s.Clock.Watermark(); wm.Sub(d.s.LastSweep) > time.Minute {
+		d.s.LastSweep = wm
+		d.s.Metrics.Expire(wm)
+		d.s.Errors.Expire(wm)
+	}
+	switch p := ev.Payload.(type) {
+	case schemas.MetricSample:
+		return d.metric(ev, p)
+	case schemas.LogRecord:
+		if p.Severity != schemas.SeverityError && p.Severity != schemas.SeverityFatal {
+			return nil
+		}
+		id := p.Host + "/" + p.Service
+		b := d.s.Errors.Get(stream.Key(ev.Tenant, id), ev.Time)
+		hits, fire := b.Add(stream.Hit{T: ev.Time, ID: ev.ID}, d.cfg.ErrWindow, d.cfg.ErrMin, d.s.Clock.Watermark())
+		if !fire {
+			return nil
+		}
+		return []stream.Finding{stream.NewFinding(ev.Tenant, KindErrorLogBurst, schemas.FamilyTelemetry,
+			schemas.Entity{Type: "service", ID: id}, float64(len(hits))/float64(d.cfg.ErrMin), hits[0].T, hits[len(hits)-1].T, Name,
+			map[string]string{"errors": stream.I(len(hits)), "window": d.cfg.ErrWindow.String(), "last_body": truncate(p.Body, 200)},
+			stream.IDs(hits, 50))}
+	case schemas.Heartbeat:
+		return d.heartbeat(ev, p)
+	}
+	return nil
+}
+
+func (d *Detector) metric(ev stream.Event, p schemas.MetricSample) []stream.Finding {
+	id := p.Host + "/" + p.Name
+	m := d.s.Metrics.Get(stream.Key(ev.Tenant, id), ev.Time)
+	// The baseline is a recursion over the series in time order; a point
+	// older than the series' latest cannot be folded in, so it is counted
+	// and left out rather than corrupting the forecast.
+	if !ev.Time.After(m.Last) && !m.Last.IsZero() {
+		m.Late++
+		return nil
+	}
+	m.Last = ev.Time
+	r := m.B.Update(&d.cfg.Metric, ev.Time, p.Value)
+	if r.Score < d.cfg.MinScore {
+		m.Run, m.RunZ = m.Run[:0], 0
+		return nil
+	}
+	if len(m.Run) > 0 && (r.Z > 0) != (m.RunZ > 0) {
+		m.Run = m.Run[:0] // a spike turning into a drop is a new run
+	}
+	m.Run = append(m.Run, stream.Hit{T: ev.Time, ID: ev.ID})
+	if len(m.Run) == 1 || absf(r.Z) > absf(m.RunZ) {
+		m.RunZ = r.Z
+	}
+	if len(m.Run) > 64 {
+		m.Run = m.Run[1:]
+	}
+	if ev.Time.Before(m.Until) {
+		m.Until = ev.Time.Add(d.cfg.Cooldown)
+		return nil
+	}
+	if len(m.Run) < d.cfg.MinPoints {
+		return nil
+	}
+	m.Until = ev.Time.Add(d.cfg.Cooldown)
+	kind := KindMetricSpike
+	if m.RunZ < 0 {
+		kind = KindMetricDrop
+	}
+	return []stream.Finding{stream.NewFinding(ev.Tenant, kind, schemas.FamilyTelemetry, schemas.Entity{Type: "series", ID: id},
+		d.cfg.Metric.ScoreOf(m.RunZ)/d.cfg.MinScore, m.Run[0].T, ev.Time, Name, map[string]string{
+			"host": p.Host, "metric": p.Name, "value": stream.F(p.Value), "expected": stream.F(r.Forecast),
+			"z": stream.F(m.RunZ), "points": stream.I(len(m.Run)), "score": stream.F(r.Score)},
+		stream.IDs(m.Run, 50))}
+}
+
+func (d *Detector) heartbeat(ev stream.Event, p schemas.Heartbeat) []stream.Finding {
+	if d.s.HBClock.Observe(ev.Time) {
+		d.s.Late++
+		return nil
+	}
+	h := d.s.Hosts.Get(stream.Key(ev.Tenant, p.Host), ev.Time)
+	if ev.Time.After(h.Last) {
+		h.Last, h.LastID, h.Alerted = ev.Time, ev.ID, false
+	}
+	h.Interval = max(h.Interval, time.Duration(p.IntervalMS)*time.Millisecond)
+	return d.scanSilent()
+}
+
+// scanSilent runs at most once per second of heartbeat time.
+func (d *Detector) scanSilent() []stream.Finding {
+	wm := d.s.HBClock.Watermark()
+	if wm.Sub(d.s.LastScan) < time.Second {
+		return nil
+	}
+	d.s.LastScan = wm
+	d.s.Hosts.Expire(wm)
+	var out []stream.Finding
+	d.s.Hosts.Each(func(key string, h *host) {
+		due := time.Duration(d.cfg.SilentAfter * float64(h.Interval))
+		if h.Alerted || wm.Sub(h.Last) <= due {
+			return
+		}
+		h.Alerted = true
+		tenant, name := split(key)
+		out = append(out, stream.NewFinding(tenant, KindSilentHost, schemas.FamilyTelemetry, schemas.Entity{Type: "host", ID: name},
+			wm.Sub(h.Last).Seconds()/due.Seconds(), h.Last, wm, Name, map[string]string{
+				"last_heartbeat": h.Last.Format(time.RFC3339), "interval": h.Interval.String(), "silent_for": wm.Sub(h.Last).String()},
+			[]string{h.LastID}))
+	})
+	return out
+}
+
+// Snapshot encodes the whole state as JSON.
+func (d *Detector) Snapshot() ([]byte, error) { return json.Marshal(&d.s) }
+
+// Restore replaces the state with a snapshot.
+func (d *Detector) Restore(data []byte) error {
+	var s state
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("teledetect: restore: %w", err)
+	}
+	d.s = s
+	d.reset()
+	return nil
+}
+
+func split(k string) (string, string) {
+	for i := range len(k) {
+		if k[i] == 0 {
+			return k[:i], k[i+1:]
+		}
+	}
+	return "", k
+}
+
+func absf(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,76 @@
+package queries
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLibraryRendersAndIsPortable renders every query with defaults and
+// checks the compatibility rule (18.16 and 25.x) on the result.
+func TestLibraryRendersAndIsPortable(t *testing.T) {
+	banned := regexp.MustCompile(`(?i)\b(toStartOfInterval|DateTime64|toDateTime64|JSONExtract\w*|OVER\s*\(|neighbor|LowCardinality)\b|\{[a-z_]+:[A-Za-z]`)
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) < 16 {
+		t.Fatalf("%d queries", len(all))
+	}
+	now := time.Unix(1_800_000_000, 0)
+	for _, q := range all {
+		t.Run(q.Name, func(t *testing.T) {
+			if q.Description == "" {
+				t.Error("no description")
+			}
+			sql, err := q.Render(map[string]string{"tenant": "t'1"}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(sql, "@") {
+				t.Errorf("unrendered parameter in\n%s", sql)
+			}
+			if m := banned.FindString(sql); m != "" {
+				t.Errorf("uses %q, not portable to 18.16", m)
+			}
+			if !strings.Contains(sql, `'t\'1'`) {
+				t.Error("tenant not escaped")
+			}
+			for _, col := range []string{"entity_type", "entity_id", "window_start", "window_end", "score"} {
+				if !strings.Contains(sql, col) {
+					t.Errorf("missing column %s", col)
+				}
+			}
+		})
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	q, err := Get("brute_force_user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		values map[string]string
+		want   string
+	}{
+		{"tenant required", map[string]string{}, "tenant (String) is required"},
+		{"unknown parameter", map[string]string{"tenant": "a", "nope": "1"}, `no parameter "nope"`},
+		{"bad number", map[string]string{"tenant": "a", "min_failures": "-3"}, "min_failures"},
+		{"bad time", map[string]string{"tenant": "a", "since": "yesterday"}, "not a time"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := q.Render(tt.values, time.Now())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	sql, err := q.Render(map[string]string{"tenant": "a", "since": "2026-01-01 00:00:00", "until": "1767312000"}, time.Now())
+	if err != nil || !strings.Contains(sql, "toDateTime(1767225600)") || !strings.Contains(sql, "toDateTime(1767312000)") {
+		t.Fatalf("rendered times wrong (%v):\n%s", err, sql)
+	}
+}

@@ -1,0 +1,93 @@
+// Package service wires the streaming detectors to the bus: one Watermill
+// handler per input, each in its own consumer group, publishing findings as
+// anomaly events routed by the routing table. A main loads config and calls
+// RunDetectors; tests run the very same service in-process.
+package service
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tributary-io/tributary/infra/provision"
+	"github.com/tributary-io/tributary/infra/router"
+	"github.com/tributary-io/tributary/processors/internal/authdetect"
+	"github.com/tributary-io/tributary/processors/internal/taskdetect"
+	"github.com/tributary-io/tributary/processors/internal/teledetect"
+	"github.com/tributary-io/tributary/schemas"
+)
+
+// Config configures the detector service.
+type Config struct {
+	NATSURL      string
+	KafkaBrokers []string
+	// Group prefixes consumer group and durable names ("detect-auth"…).
+	// Run one instance per Group: detector state is per process and the
+	// JetStream durables do not shard by entity.
+	Group  string
+	Source string // CloudEvents source of the anomalies (default //tributary/detect)
+
+	// Checkpoints: every CheckpointInterval and at shutdown each detector's
+	// state is put in the JetStream key-value bucket StateBucket under
+	// "<Group>.<family>", and read back at start.
+	StateBucket        string
+	CheckpointInterval time.Duration
+
+	Auth      authdetect.Config
+	Task      taskdetect.Config
+	Telemetry teledetect.Config
+
+	Routing   schemas.RoutingConfig
+	Limits    schemas.Limits
+	Router    router.Config
+	Provision provision.Config
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.Group == "" {
+		c.Group = "detect"
+	}
+	if c.Source == "" {
+		c.Source = "//tributary/detect"
+	}
+	if c.StateBucket == "" {
+		c.StateBucket = "tributary_detector_state"
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = 10 * time.Second
+	}
+	if c.Routing.Routes == nil {
+		c.Routing = schemas.DefaultRouting()
+	}
+	if c.Limits == (schemas.Limits{}) {
+		c.Limits = schemas.DefaultLimits()
+	}
+	c.Auth = c.Auth.WithDefaults()
+	c.Task = c.Task.WithDefaults()
+	c.Telemetry = c.Telemetry.WithDefaults()
+	c.Router = c.Router.WithDefaults()
+	c.Provision = c.Provision.WithDefaults()
+	return c
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.NATSURL == "" {
+		errs = append(errs, errors.New("detect: NATSURL is empty"))
+	}
+	if len(c.KafkaBrokers) == 0 {
+		errs = append(errs, errors.New("detect: KafkaBrokers is empty"))
+	}
+	if c.CheckpointInterval <= 0 {
+		errs = append(errs, fmt.Errorf("detect: CheckpointInterval %s must be positive", c.CheckpointInterval))
+	}
+	for _, err := range []error{c.Auth.Validate(), c.Task.Validate(), c.Telemetry.Validate(), c.Router.Validate(),
+		c.Provision.Validate(), c.Limits.Validate(), c.Routing.Validate()} {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("detect: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

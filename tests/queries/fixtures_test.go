@@ -1,0 +1,204 @@
+package queries
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
+)
+
+// T is the start of every query's [since, until) hour; baselines lie before.
+var T = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func at(d time.Duration) time.Time { return T.Add(d) }
+
+// fx collects fixture rows per table and inserts them with one batch each.
+type fx struct {
+	auth, tasks, metrics, logs, beats [][]any
+}
+
+func (f *fx) login(typ, user, ip, country string, lat, lon float64, t time.Time) {
+	var la, lo *float64
+	if country != "" {
+		la, lo = &lat, &lon
+	}
+	f.auth = append(f.auth, []any{uuid.New(), "io.tributary.auth." + typ, "acme", user, ip, country, la, lo, "/r", t, t})
+}
+
+func (f *fx) task(id, typ, status string, attempt uint16, durMS float64, t time.Time) {
+	var d *float64
+	if durMS >= 0 {
+		d = &durMS
+	}
+	f.tasks = append(f.tasks, []any{uuid.New(), "acme", id, typ, "default", attempt, status, d, t, t})
+}
+
+func (f *fx) metric(host string, v float64, t time.Time) {
+	f.metrics = append(f.metrics, []any{uuid.New(), "acme", host, "api", "cpu", v, t, t})
+}
+
+func (f *fx) log(host, sev string, t time.Time) {
+	f.logs = append(f.logs, []any{uuid.New(), "acme", host, "api", sev, "x", t, t})
+}
+
+func (f *fx) beat(host string, t time.Time) {
+	f.beats = append(f.beats, []any{uuid.New(), "acme", host, "agent", uint32(5000), t, t})
+}
+
+func (f *fx) insert(ctx context.Context, t *testing.T, conn driver.Conn) {
+	t.Helper()
+	for _, b := range []struct {
+		sql  string
+		rows [][]any
+	}{
+		{"INSERT INTO auth_events (event_id, event_type, tenant, user_id, source_ip, country, latitude, longitude, resource, event_time, ingest_time) VALUES", f.auth},
+		{"INSERT INTO task_events (event_id, tenant, task_id, task_type, queue, attempt, status, duration_ms, event_time, ingest_time) VALUES", f.tasks},
+		{"INSERT INTO telemetry_metrics (event_id, tenant, host, service, name, value, event_time, ingest_time) VALUES", f.metrics},
+		{"INSERT INTO telemetry_logs (event_id, tenant, host, service, severity, body, event_time, ingest_time) VALUES", f.logs},
+		{"INSERT INTO telemetry_heartbeats (event_id, tenant, host, service, interval_ms, event_time, ingest_time) VALUES", f.beats},
+	} {
+		if len(b.rows) == 0 {
+			continue
+		}
+		batch, err := conn.PrepareBatch(ctx, b.sql)
+		if err != nil {
+			t.Fatalf("prepare %s: %v", b.sql[:30], err)
+		}
+		for _, r := range b.rows {
+			if err := batch.Append(r...); err != nil {
+				t.Fatalf("append: %v", err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+	}
+}
+
+func sec(n int) time.Duration { return time.Duration(n) * time.Second }
+
+func authFixture(f *fx) {
+	for i := range 10 { // brute force on victim
+		f.login("login.failed", "victim", "10.0.0.9", "", 0, 0, at(sec(60+3*i)))
+	}
+	for i := range 3 { // ordinary typos
+		f.login("login.failed", "normal", "10.0.0.1", "", 0, 0, at(sec(600+60*i)))
+	}
+	for i := range 25 { // one IP on two users: brute force from an IP
+		f.login("login.failed", fmt.Sprintf("u%d", i%2), "203.0.113.1", "", 0, 0, at(sec(1200+i)))
+	}
+	for i := range 25 { // one IP on 25 users: stuffing
+		f.login("login.failed", fmt.Sprintf("guess%d", i), "203.0.113.2", "", 0, 0, at(sec(1800+i)))
+	}
+	for i := range 6 {
+		f.login("mfa.denied", "carol", "10.0.0.5", "", 0, 0, at(sec(300+10*i)))
+	}
+	for i := range 2 {
+		f.login("mfa.denied", "dave", "10.0.0.6", "", 0, 0, at(sec(300+10*i)))
+	}
+	for i := range 15 {
+		f.login("permission.denied", "mallory", "10.0.0.7", "", 0, 0, at(sec(900+i)))
+	}
+	for i := range 3 {
+		f.login("permission.denied", "bob", "10.0.0.8", "", 0, 0, at(sec(900+i)))
+	}
+	// Travel: bob Berlin → Sydney in 30 min; alice Berlin → Paris in 3 h
+	// (her second login after the hour still pairs inside [since, until)
+	// only if both are inside, so put both inside with 50 min: 880 km /
+	// 0.83 h ≈ 1060 km/h — too fast; use Munich, 500 km: ~600 km/h).
+	f.login("login.succeeded", "bob", "10.1.0.1", "DE", 52.5, 13.4, at(sec(100)))
+	f.login("login.succeeded", "bob", "10.1.0.2", "AU", -33.9, 151.2, at(sec(1900)))
+	f.login("login.succeeded", "alice", "10.1.0.3", "DE", 52.5, 13.4, at(sec(100)))
+	f.login("login.succeeded", "alice", "10.1.0.4", "DE", 48.1, 11.6, at(sec(3100)))
+	// New country: history before T.
+	for i := range 6 {
+		f.login("login.succeeded", "seasoned", "10.2.0.1", "DE", 52.5, 13.4, at(-sec(3600*(i+1))))
+	}
+	for i := range 2 {
+		f.login("login.succeeded", "newbie", "10.2.0.2", "DE", 52.5, 13.4, at(-sec(3600*(i+1))))
+	}
+	f.login("login.succeeded", "seasoned", "10.2.0.1", "FR", 48.9, 2.35, at(sec(2000)))
+	f.login("login.succeeded", "newbie", "10.2.0.2", "FR", 48.9, 2.35, at(sec(2000)))
+}
+
+func taskFixture(f *fx) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 0
+	id := func() string { n++; return fmt.Sprintf("t%d", n) }
+	dur := func(ms float64) float64 { return ms * (1 + 0.1*rng.NormFloat64()) }
+	// Baseline hour before T: both series healthy, ~800 ms, 2% failures.
+	for i := range 200 {
+		for _, typ := range []string{"export", "email"} {
+			st := "succeeded"
+			if i%50 == 0 {
+				st = "failed"
+			}
+			f.task(id(), typ, st, 1, dur(800), at(-sec(3600-15*i)))
+		}
+	}
+	// In the hour: export fails 80% in minute 10; email stays healthy.
+	for i := range 20 {
+		st := "succeeded"
+		if i%5 != 0 {
+			st = "failed"
+		}
+		f.task(id(), "export", st, 1, dur(800), at(sec(600+2*i)))
+		f.task(id(), "email", "succeeded", 1, dur(800), at(sec(600+2*i)))
+	}
+	// Latency: export ×5 in minute 20, email normal.
+	for i := range 10 {
+		f.task(id(), "export", "succeeded", 1, dur(4000), at(sec(1200+5*i)))
+		f.task(id(), "email", "succeeded", 1, dur(800), at(sec(1200+5*i)))
+	}
+	// Stuck: s1 never ends; s2 ends; s3 is too young to call.
+	f.task("s1", "export", "started", 1, -1, at(sec(300)))
+	f.task("s2", "export", "started", 1, -1, at(sec(300)))
+	f.task("s2", "export", "succeeded", 1, 900, at(sec(301)))
+	f.task("s3", "export", "started", 1, -1, at(sec(3550)))
+	// s4: attempt 1 failed and retried, attempt 2 started and never ended.
+	f.task("s4", "email", "started", 1, -1, at(sec(400)))
+	f.task("s4", "email", "retried", 2, -1, at(sec(401)))
+	f.task("s4", "email", "started", 2, -1, at(sec(402)))
+	// Retries: 25 on export in a minute, 3 on email.
+	for i := range 25 {
+		f.task(fmt.Sprintf("r%d", i%5), "export", "retried", uint16(2+i/5), -1, at(sec(2400+2*i)))
+	}
+	for i := range 3 {
+		f.task(fmt.Sprintf("q%d", i), "email", "retried", 2, -1, at(sec(2400+2*i)))
+	}
+}
+
+func telemetryFixture(f *fx) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for s := -3600; s < 3600; s += 2 {
+		for _, h := range []string{"h1", "h2", "h3"} {
+			v := 50 * (1 + 0.05*rng.NormFloat64())
+			if h == "h1" && s >= 1200 && s < 1220 {
+				v *= 3
+			}
+			if h == "h2" && s >= 1800 && s < 1820 {
+				v *= 0.05
+			}
+			f.metric(h, v, at(sec(s)))
+		}
+	}
+	for s := 0; s < 3600; s += 5 {
+		f.beat("h1", at(sec(s)))
+		if s < 3000 {
+			f.beat("h2", at(sec(s)))
+		}
+	}
+	for i := range 30 {
+		f.log("h1", "error", at(sec(600+i)))
+	}
+	for i := range 2 {
+		f.log("h2", "error", at(sec(600+i)))
+	}
+	for i := range 100 {
+		f.log("h2", "info", at(sec(600+i)))
+	}
+}

@@ -1,0 +1,103 @@
+// Package queries tests every query of the analysts' library
+// (processors/queries) against a real ClickHouse: fixture data holding the
+// anomaly and data that must not match, one database per query.
+package queries
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tributary-io/tributary/infra/clickhouse"
+	lib "github.com/tributary-io/tributary/processors/queries"
+	"github.com/tributary-io/tributary/tests/testenv"
+)
+
+func TestQueries(t *testing.T) {
+	env := testenv.Get(t)
+	tests := []struct {
+		query   string
+		fixture func(*fx)
+		params  map[string]string
+		want    []string // entity_type:entity_id
+	}{
+		{"brute_force_user", authFixture, nil, []string{"user:u0", "user:u1", "user:victim"}},
+		{"brute_force_ip", authFixture, nil, []string{"ip:203.0.113.1"}},
+		{"credential_stuffing", authFixture, nil, []string{"ip:203.0.113.2"}},
+		{"mfa_fatigue", authFixture, nil, []string{"user:carol"}},
+		{"permission_denied_burst", authFixture, nil, []string{"user:mallory"}},
+		{"impossible_travel", authFixture, nil, []string{"user:bob"}},
+		{"new_country", authFixture, nil, []string{"user:seasoned"}},
+		{"task_failure_spike", taskFixture, nil, []string{"task:export/default"}},
+		{"task_latency_regression", taskFixture, map[string]string{"lookback_s": "3600"}, []string{"task:export/default"}},
+		{"stuck_task", taskFixture, nil, []string{"task_id:s1", "task_id:s4"}},
+		{"retry_storm", taskFixture, nil, []string{"task:export/default"}},
+		{"metric_spike", telemetryFixture, nil, []string{"series:h1/cpu"}},
+		{"metric_drop", telemetryFixture, nil, []string{"series:h2/cpu"}},
+		{"silent_host", telemetryFixture, nil, []string{"host:h2"}},
+		{"error_log_burst", telemetryFixture, nil, []string{"service:h1/api"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			conn := newDB(ctx, t, env.ClickHouseAddr)
+			f := &fx{}
+			tt.fixture(f)
+			f.insert(ctx, t, conn)
+			q, err := lib.Get(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339)}
+			for k, v := range tt.params {
+				vals[k] = v
+			}
+			sql, err := q.Render(vals, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols, rows, err := lib.Run(ctx, conn, sql)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, sql)
+			}
+			if !slices.Equal(cols[:5], []string{"entity_type", "entity_id", "window_start", "window_end", "score"}) {
+				t.Fatalf("columns %v", cols)
+			}
+			var got []string
+			for _, r := range rows {
+				got = append(got, r[0]+":"+r[1])
+			}
+			slices.Sort(got)
+			got = slices.Compact(got)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("found %v, want %v\nrows: %v", got, tt.want, rows)
+			}
+		})
+	}
+}
+
+// newDB creates a fresh, migrated database and drops it at cleanup.
+func newDB(ctx context.Context, t *testing.T, addr string) driver.Conn {
+	t.Helper()
+	name := fmt.Sprintf("q_%s_%d", strings.ReplaceAll(t.Name()[len("TestQueries/"):], "-", "_"), time.Now().UnixNano())
+	cfg := clickhouse.Config{Addr: addr, Database: name}
+	conn, err := clickhouse.Open(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS `"+name+"`")
+		_ = conn.Close()
+	})
+	if _, err := clickhouse.Migrate(ctx, conn, nil); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
