@@ -68,6 +68,15 @@ bench-transport: up ## transport throughput: our Kafka/JetStream adapters vs wat
 	@mkdir -p $(OUT)
 	set -a; . .tributary/env; set +a; $(GO) run ./tests/bench/cmd/bench-transport -out $(OUT)/bench-transport.json
 
+.PHONY: bench
+bench: ## benchmarks with printed figures (detectors, tributary-detect on 20k points); transport: make bench-transport
+	$(GO) test -run='^$$' -bench=. -benchmem ./processors/...
+
+.PHONY: eval
+eval: up ## scenario -> whole pipeline -> detectors and SQL scored against ground truth; table + out/eval.json
+	@mkdir -p $(OUT)
+	set -a; . .tributary/env; set +a; $(GO) test -count=1 -v -timeout 15m ./tests/eval 2>&1 | tee $(OUT)/eval.log
+
 .PHONY: sim
 sim: up ## run the 2-minute demo scenario (every anomaly kind) on the local stack; ground truth in out/demo.truth.jsonl
 	@mkdir -p $(OUT) $(BIN)
