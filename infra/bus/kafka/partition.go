@@ -82,6 +82,8 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 	// draining handler keeps a live context until the partition is released.
 	msgBase, release := context.WithCancel(context.WithoutCancel(pc.subCtx))
 	defer release()
+	// One slot per delivered message still past the commit point (see
+	// await), so a release redelivers at most MaxInFlightPerPartition.
 	slots := make(chan struct{}, cfg.MaxInFlightPerPartition)
 	var waiters sync.WaitGroup
 	var failStep string
@@ -165,12 +167,19 @@ func (pc *partitionConsumer) await(genCtx, msgBase context.Context, rec kafkago.
 		case <-msg.Acked():
 			cancel()
 			pc.mu.Lock()
+			before := pc.wm.window()
 			err := pc.wm.ack(rec.Offset)
+			retired := before - pc.wm.window()
 			pc.mu.Unlock()
 			if err != nil {
 				pc.logger.Error("kafka ack bookkeeping", "offset", rec.Offset, "err", err)
 			}
-			<-slots
+			// A slot is freed when its message leaves the window, not when
+			// it is acked: behind an un-acked message, acked ones would
+			// still be redelivered on release.
+			for range retired {
+				<-slots
+			}
 			return
 		case <-msg.Nacked():
 			cancel()

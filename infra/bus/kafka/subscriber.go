@@ -19,8 +19,8 @@ import (
 // partition gets its own goroutine and its own fresh reader, started at the
 // committed offset: nothing read ahead in an earlier generation survives a
 // rebalance (kafka-go issue 1398). Messages of one partition are handed out
-// in offset order, at most MaxInFlightPerPartition un-acked at a time;
-// partitions run concurrently into the one output channel.
+// in offset order, at most MaxInFlightPerPartition from the oldest un-acked
+// one on; partitions run concurrently into the one output channel.
 //
 // Ack marks a message done; the committed offset is the partition's
 // contiguous acked watermark and never passes an un-acked message. Nack
@@ -31,8 +31,8 @@ import (
 // When a partition is released (rebalance, Close, ctx done) the subscriber
 // stops handing out messages, waits up to DrainTimeout for the in-flight
 // ones, commits the watermark and only then lets the group move on.
-// Delivery is at-least-once: the duplicate window is the messages that
-// were in flight and not acked at release or crash time — at most
+// Delivery is at-least-once: the duplicate window is the messages from the
+// oldest un-acked one on at release or crash time, acked or not — at most
 // MaxInFlightPerPartition per partition, plus, after a crash, those acked
 // since the last periodic commit (CommitInterval).
 //

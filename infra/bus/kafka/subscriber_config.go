@@ -27,10 +27,13 @@ type SubscriberConfig struct {
 	// StartEarliest. The resolved position is committed at once, so a later
 	// rebalance never re-resolves "latest" past unconsumed messages.
 	StartFrom StartOffset
-	// MaxInFlightPerPartition is how many un-acked messages of one partition
-	// may be out at once. 1 (the default) is strict order: the next message
-	// is handed out only after the previous one is acked. A larger window
-	// pipelines (a batching sink) at the cost of order on redelivery.
+	// MaxInFlightPerPartition is how many messages of one partition may be
+	// out past the committed watermark: the oldest un-acked one and those
+	// after it, acked or not. It bounds what a rebalance redelivers. 1 (the
+	// default) is strict order: the next message is handed out only after
+	// the previous one is acked. A larger window pipelines (a batching sink)
+	// at the cost of order on redelivery; one slow message stops its
+	// partition once the window behind it is full.
 	MaxInFlightPerPartition int
 	// CommitInterval is how often the acked watermark is committed (default 1s).
 	// A generation end and Close always commit.

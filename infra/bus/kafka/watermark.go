@@ -72,6 +72,12 @@ func (w *watermark) commitOffset() int64 {
 	return w.next
 }
 
+// window is the number of delivered messages at or past the commit point,
+// acked or not: what a release now would redeliver.
+func (w *watermark) window() int {
+	return len(w.inflight)
+}
+
 // pending is the number of delivered, un-acked messages.
 func (w *watermark) pending() int {
 	n := 0
