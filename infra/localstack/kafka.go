@@ -147,7 +147,9 @@ func (s kafkaServer) format(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, "java", "-cp", cp, "kafka.tools.StorageTool", "format", "-t", id, "-c", s.props())
+	// --cluster-id=<id> in one argument: a random id may start with '-',
+	// which the tool would take for an option.
+	cmd := exec.CommandContext(ctx, "java", "-cp", cp, "kafka.tools.StorageTool", "format", "--cluster-id="+id, "-c", s.props())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("format kafka storage: %w\n%s", err, out)
 	}
