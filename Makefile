@@ -58,6 +58,16 @@ test: ## unit and integration tests of every module, with -race, against real se
 demo: up ## start the stack, run the first slice (JetStream + Kafka → ClickHouse) and print what landed
 	set -a; . .tributary/env; set +a; $(GO) run ./tests/cmd/tributary-demo
 
+.PHONY: test-faults
+test-faults: ## ingest fault tests, each on a private stack: 100k events exactly once, poison, SIGKILL, SIGTERM, ClickHouse outage, 3 instances (~2 min)
+	@mkdir -p $(OUT)
+	$(GO) test -tags faults -count=1 -v -timeout 20m ./tests/faults 2>&1 | tee $(OUT)/faults.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|faults_test|throughput|recover|RSS' || true
+	@grep -qE '^ok ' $(OUT)/faults.log
+
+.PHONY: ingest
+ingest: up ## run the ingest consumer groups on the local stack; stats on http://127.0.0.1:9464/debug/ingest
+	set -a; . .tributary/env; set +a; $(GO) run ./consumers/cmd/tributary-ingest -http 127.0.0.1:9464
+
 .PHONY: test-contract
 test-contract: ## Watermill universal suite + reconnect/stress/SIGKILL tests, each transport on a private stack (~2.5 min)
 	@mkdir -p $(OUT)
@@ -93,3 +103,4 @@ load: up ## 60 s at ~5,000 events/s to JetStream and Kafka; prints achieved rate
 lint: ## gofmt and go vet over every module
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags faults ./tests/faults

@@ -5,7 +5,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -23,99 +22,11 @@ import (
 	"github.com/tributary-io/tributary/schemas"
 )
 
-// IngestConfig configures the ingest consumer groups.
-type IngestConfig struct {
-	NATSURL      string
-	KafkaBrokers []string
-	ClickHouse   clickhouse.Config
-
-	// Group prefixes the consumer group (Kafka) and durable (JetStream)
-	// names; every instance with the same Group shares the work.
-	Group string
-
-	// Batch sizes the ClickHouse writes, per table.
-	BatchRows     int
-	FlushInterval time.Duration
-	// InFlight is how many un-acked messages one Kafka partition or one
-	// JetStream consumer may have, so rows of many messages share a batch.
-	InFlight int
-
-	Routing   schemas.RoutingConfig
-	Limits    schemas.Limits
-	Router    router.Config
-	Provision provision.Config
-}
-
-// WithDefaults fills unset fields.
-func (c IngestConfig) WithDefaults() IngestConfig {
-	if c.Group == "" {
-		c.Group = "ingest"
-	}
-	if c.BatchRows == 0 {
-		c.BatchRows = 5000
-	}
-	if c.FlushInterval == 0 {
-		c.FlushInterval = 200 * time.Millisecond
-	}
-	if c.InFlight == 0 {
-		c.InFlight = 1000
-	}
-	if c.Routing.Routes == nil {
-		c.Routing = schemas.DefaultRouting()
-	}
-	if c.Limits == (schemas.Limits{}) {
-		c.Limits = schemas.DefaultLimits()
-	}
-	c.ClickHouse = c.ClickHouse.Defaults()
-	c.Router = c.Router.WithDefaults()
-	c.Provision = c.Provision.WithDefaults()
-	return c
-}
-
-// Validate reports every problem at once.
-func (c IngestConfig) Validate() error {
-	var errs []error
-	if c.NATSURL == "" {
-		errs = append(errs, errors.New("ingest: NATSURL is empty"))
-	}
-	if len(c.KafkaBrokers) == 0 {
-		errs = append(errs, errors.New("ingest: KafkaBrokers is empty"))
-	}
-	if c.BatchRows < 1 || c.InFlight < 1 || c.FlushInterval <= 0 {
-		errs = append(errs, fmt.Errorf("ingest: BatchRows %d, InFlight %d and FlushInterval %s must be positive", c.BatchRows, c.InFlight, c.FlushInterval))
-	}
-	for _, err := range []error{c.ClickHouse.Validate(), c.Router.Validate(), c.Provision.Validate(), c.Limits.Validate(), c.Routing.Validate()} {
-		if err != nil {
-			errs = append(errs, fmt.Errorf("ingest: %w", err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// table is one ClickHouse table fed by one subscription.
-type table struct {
-	name      string
-	columns   []string
-	values    ingest.ValuesFunc
-	transport schemas.Transport
-	family    schemas.Family
-	// topic is the Kafka topic or the JetStream subject filter.
-	topic string
-}
-
-// tables is what the ingest groups consume. Auth arrives on JetStream,
-// metrics on Kafka (the routing table's defaults).
-func tables() []table {
-	return []table{
-		{name: ingest.AuthTable, columns: ingest.AuthColumns, values: ingest.AuthValues,
-			transport: schemas.TransportJetStream, family: schemas.FamilyAuth, topic: "auth.>"},
-		{name: ingest.MetricsTable, columns: ingest.MetricsColumns, values: ingest.MetricValues,
-			transport: schemas.TransportKafka, family: schemas.FamilyTelemetry, topic: "telemetry.metrics"},
-	}
-}
-
-// RunIngest runs the ingest consumer groups until ctx ends. ready, if not
-// nil, is closed once every handler is subscribed.
+// RunIngest runs the ingest consumer groups until ctx ends, then drains:
+// handlers finish their inserts and ack, writers flush, and it returns nil
+// within cfg.ShutdownTimeout (messages still un-acked then are redelivered
+// elsewhere, never lost). ready, if not nil, is closed once every handler
+// is subscribed.
 func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready chan<- struct{}) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -158,6 +69,10 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	if err := provision.Apply(ctx, cfg.Provision, js, cfg.KafkaBrokers, routes.Provisioning()); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
+	subs, err := subscriptions(cfg.Routing, routes)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 
 	jsPub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{Logger: log})
 	if err != nil {
@@ -171,39 +86,52 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	closers = append(closers, kafkaPub.Close)
 	dlqPubs := map[schemas.Transport]message.Publisher{schemas.TransportJetStream: jsPub, schemas.TransportKafka: kafkaPub}
 
+	// Writers outlive ctx by up to ShutdownTimeout: after ctx ends the
+	// subscribers stop fetching while in-flight rows still get inserted and
+	// acked. Only when the drain overruns are retries cut short (ErrClosed:
+	// the messages are nacked, not dead-lettered).
+	writerCtx, cancelWriters := context.WithCancel(context.WithoutCancel(ctx))
+	stopDeadline := context.AfterFunc(ctx, func() { time.AfterFunc(cfg.ShutdownTimeout, cancelWriters) })
+	// Runs after the writers' closers (closers run in reverse).
+	closers = append(closers, func() error { stopDeadline(); cancelWriters(); return nil })
+
 	r, err := router.New(cfg.Router, log)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	for _, t := range tables() {
-		w, err := clickhouse.NewBatchWriter(conn, clickhouse.BatchConfig{
-			Table: t.name, Columns: t.columns, MaxRows: cfg.BatchRows, FlushInterval: cfg.FlushInterval,
-		}, log)
-		if err != nil {
+	st := newStats()
+	writers := map[string]*clickhouse.BatchWriter{}
+	for _, s := range subs {
+		w, ok := writers[s.table.Name]
+		if !ok {
+			w, err = clickhouse.NewBatchWriter(conn, clickhouse.BatchConfig{
+				Table: s.table.Name, Columns: s.table.Columns, MaxRows: cfg.BatchRows,
+				FlushInterval: cfg.FlushInterval, MaxPendingRows: cfg.BufferRows,
+			}, log)
+			if err != nil {
+				return fmt.Errorf("ingest: %w", err)
+			}
+			w.Start(writerCtx)
+			writers[s.table.Name] = w
+			st.addWriter(s.table.Name, w)
+			// Closed after the router (closers run in reverse), so in-flight
+			// handlers finish their batch first.
+			closers = append(closers, func() error {
+				cctx, cancel := context.WithTimeout(writerCtx, cfg.ShutdownTimeout)
+				defer cancel()
+				return w.Close(cctx)
+			})
+		}
+		if err := addHandler(r, cfg, js, s, w, dlqPubs, routes, st, log); err != nil {
 			return fmt.Errorf("ingest: %w", err)
 		}
-		w.Start(ctx)
-		// Closed after the router, so in-flight handlers finish their batch.
-		closers = append(closers, func() error {
-			cctx, cancel := context.WithTimeout(context.Background(), cfg.Router.CloseTimeout)
-			defer cancel()
-			return w.Close(cctx)
-		})
-		sub, err := subscriber(cfg, js, t, log)
-		if err != nil {
-			return fmt.Errorf("ingest: %w", err)
-		}
-		dlq, err := routes.DeadLetterFor(t.family, t.transport)
-		if err != nil {
-			return fmt.Errorf("ingest: %w", err)
-		}
-		poison, err := router.Poison(dlqPubs[t.transport], dlqTopic(dlq), ingest.IsPoison)
-		if err != nil {
-			return fmt.Errorf("ingest: %w", err)
-		}
-		h := r.AddConsumerHandler(cfg.Group+"-"+t.name, t.topic, sub, ingest.NewSink(t.name, w, t.values, cfg.Limits).Handle)
-		h.AddMiddleware(poison)
 	}
+
+	stopStats, err := serveStats(ctx, cfg, st, log)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	closers = append(closers, stopStats)
 	if ready != nil {
 		go func() {
 			select {
@@ -213,32 +141,73 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 			}
 		}()
 	}
-	log.Info("ingest: running", "group", cfg.Group)
+	log.Info("ingest: running", "group", cfg.Group, "handlers", len(subs))
 	if err := r.Run(ctx); err != nil {
 		return fmt.Errorf("ingest: router: %w", err)
 	}
+	log.Info("ingest: router stopped, flushing writers")
 	return nil
 }
 
-func subscriber(cfg IngestConfig, js natsjs.JetStream, t table, log *slog.Logger) (message.Subscriber, error) {
-	name := cfg.Group + "-" + t.name
-	switch t.transport {
-	case schemas.TransportJetStream:
-		return jetstream.NewSubscriber(js, jetstream.SubscriberConfig{
-			Durable: name, MaxAckPending: cfg.InFlight, FetchBatch: min(cfg.InFlight, 500), Logger: log,
-		})
-	case schemas.TransportKafka:
-		return kafka.NewSubscriber(kafka.SubscriberConfig{
-			Brokers: cfg.KafkaBrokers, GroupID: name, MaxInFlightPerPartition: cfg.InFlight, Logger: log,
-		})
-	default:
-		return nil, fmt.Errorf("table %s: unknown transport %q", t.name, t.transport)
+// addHandler registers one subscription with the standard stack plus,
+// innermost first: metrics, then (event tables only) the filtered poison
+// queue to the family's dead-letter destination on the same transport.
+func addHandler(r *message.Router, cfg IngestConfig, js natsjs.JetStream, s subscription, w *clickhouse.BatchWriter,
+	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, log *slog.Logger) error {
+	sub, err := subscriber(cfg, js, s, log)
+	if err != nil {
+		return err
 	}
+	name := cfg.Group + "-" + s.name
+	m := st.addHandler(s.name)
+	if s.deadLetter {
+		h := r.AddConsumerHandler(name, s.topic, sub, ingest.NewDeadLetters(w, s.transport, s.topic, log).Handle)
+		h.AddMiddleware(m.Middleware(nil))
+		return nil
+	}
+	dlq, err := routes.DeadLetterFor(s.family, s.transport)
+	if err != nil {
+		return err
+	}
+	poison, err := router.Poison(dlqPubs[s.transport], dlq.Name(), ingest.IsPoison)
+	if err != nil {
+		return err
+	}
+	h := r.AddConsumerHandler(name, s.topic, sub, ingest.NewSink(s.table.Name, w, s.table.Values, cfg.Limits).Handle)
+	h.AddMiddleware(poison, m.Middleware(ingest.IsPoison))
+	return nil
 }
 
-func dlqTopic(d schemas.Destination) string {
-	if d.Transport == schemas.TransportJetStream {
-		return d.Subject
+func subscriber(cfg IngestConfig, js natsjs.JetStream, s subscription, log *slog.Logger) (message.Subscriber, error) {
+	name := cfg.Group + "-" + s.name
+	switch s.transport {
+	case schemas.TransportJetStream:
+		return jetstream.NewSubscriber(js, jetstream.SubscriberConfig{
+			Durable: name, MaxAckPending: cfg.InFlight, FetchBatch: min(cfg.InFlight, 500),
+			AckWait: cfg.AckWait, StartFrom: jetstream.StartFrom(cfg.StartFrom), Logger: log,
+		})
+	case schemas.TransportKafka:
+		kc := kafka.SubscriberConfig{
+			// InFlight is per subscription, as on JetStream: split over the
+			// topic's partitions. Each in-flight message holds a handler
+			// goroutine blocked in Write, so this is the memory bound.
+			Brokers: cfg.KafkaBrokers, GroupID: name, Logger: log,
+			MaxInFlightPerPartition: max(1, cfg.InFlight/cfg.Provision.TopicPartitions),
+			StartFrom:               kafka.StartOffset(cfg.StartFrom),
+			// One fetch buffer per partition reader, and an instance reads
+			// ~27 partitions (9 topics × 3): the transport's 10 MiB default
+			// alone would allow 270 MiB. 1 MiB still carries thousands of
+			// events per fetch, and Kafka returns an oversized record anyway.
+			MaxBytes: 1 << 20,
+		}
+		// The drain must stay below the rebalance timeout (or the
+		// coordinator evicts us before the final commit), heartbeats well
+		// below the session.
+		t := cfg.KafkaSessionTimeout
+		kc.SessionTimeout, kc.HeartbeatInterval = t, max(t/10, 100*time.Millisecond)
+		kc.RebalanceTimeout, kc.DrainTimeout = t, t/2
+		return kafka.NewSubscriber(kc)
+	default:
+		return nil, fmt.Errorf("subscription %s: unknown transport %q", s.name, s.transport)
 	}
-	return d.Topic
 }

@@ -22,7 +22,11 @@ func TestMigrateFreshThenNoop(t *testing.T) {
 	if db.Version.AtLeast(chinfra.Version{Major: 20, Minor: 1}) {
 		want = append(want, ttlStep)
 	}
-	want = append(want, "005_task_events", "006_telemetry_logs", "007_telemetry_heartbeats", "008_anomalies")
+	want = append(want, "005_task_events", "006_telemetry_logs", "007_telemetry_heartbeats", "008_anomalies",
+		"009_auth_failures_1m", "010_task_outcomes_1m", "011_metrics_1m")
+	if db.Version.AtLeast(chinfra.Version{Major: 22, Minor: 8}) {
+		want = append(want, "012_insert_dedup_window")
+	}
 	if !slices.Equal(applied, want) {
 		t.Fatalf("first migrate applied %v, want %v (server %s)", applied, want, db.Version)
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/consumers/service"
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
@@ -36,6 +38,7 @@ func suffix(t *testing.T) string {
 // TestFirstSlice: an auth login goes to JetStream and a metric to Kafka; the
 // ingest consumer groups (a durable JetStream consumer and a Kafka consumer
 // group) write both to ClickHouse, and each row is found by its event id.
+// A task, a log, a heartbeat and an anomaly ride along, one per table.
 func TestFirstSlice(t *testing.T) {
 	env := testenv.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -48,6 +51,9 @@ func TestFirstSlice(t *testing.T) {
 		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers,
 		ClickHouse: chinfra.Config{Addr: env.ClickHouseAddr, Database: db},
 		Group:      "e2e-" + id, FlushInterval: 50 * time.Millisecond,
+		// The shared servers hold every earlier run's events; a new group
+		// reading them all would dominate the test's time.
+		StartFrom: "latest",
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	ready, done := make(chan struct{}), make(chan error, 1)
@@ -57,6 +63,7 @@ func TestFirstSlice(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("ingest stopped with %v", err)
 		}
+		cleanShared(t, env, db, cfg.Group)
 	})
 	select {
 	case <-ready:
@@ -76,6 +83,13 @@ func TestFirstSlice(t *testing.T) {
 	defer pub.Close()
 
 	tenant := "e2e" + id
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}, Auth: clickhouse.Auth{Database: db}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	warmUp(ctx, t, pub, conn, tenant+"w")
+
 	const n = 20
 	var authIDs, metricIDs []string
 	for i := range n {
@@ -106,13 +120,46 @@ func TestFirstSlice(t *testing.T) {
 		metricIDs = append(metricIDs, sent.ID)
 	}
 
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
+	// One of each other family: a task, a log, a heartbeat, and an anomaly,
+	// which goes to both transports and must be ingested once (from Kafka).
+	start := time.Now().UTC().Add(-2 * time.Second)
+	others := map[string]schemas.Payload{
+		"task_events": schemas.TaskFailed{TaskRef: schemas.TaskRef{TaskID: "t-" + id, TaskType: "export.csv", Queue: "default", Attempt: 1},
+			TaskRun: schemas.TaskRun{Worker: "w-1", StartedAt: start, FinishedAt: start.Add(time.Second), DurationMS: 1000}, ErrorClass: "Timeout"},
+		"telemetry_logs": schemas.LogRecord{TelemetrySource: schemas.TelemetrySource{Host: "host-1", Service: "api"},
+			Severity: schemas.SeverityError, Body: "upstream timed out"},
+		"telemetry_heartbeats": schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: "host-1", Service: "api"}, IntervalMS: 10000},
+		"anomalies": schemas.Anomaly{Kind: "brute_force", Family: schemas.FamilyAuth, Entity: schemas.Entity{Type: "user", ID: "user-1"},
+			Score: 7, Severity: schemas.SeverityHigh, WindowStart: start, WindowEnd: start.Add(time.Second), Detector: "e2e"},
 	}
-	defer conn.Close()
+	otherIDs := map[string][]string{}
+	for table, p := range others {
+		ev, err := schemas.NewEvent("//tributary/e2e", tenant, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent, err := pub.Publish(ctx, ev)
+		if err != nil {
+			t.Fatalf("publish %s: %v", table, err)
+		}
+		otherIDs[table] = []string{sent.ID}
+	}
+
 	waitForIDs(ctx, t, conn, "auth_events", authIDs)
 	waitForIDs(ctx, t, conn, "telemetry_metrics", metricIDs)
+	for table, ids := range otherIDs {
+		waitForIDs(ctx, t, conn, table, ids)
+	}
+	// Ingested from Kafka only: the raw table (no FINAL) holds one row.
+	var raw uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM anomalies WHERE tenant = ?", tenant).Scan(&raw); err != nil || raw != 1 {
+		t.Fatalf("anomalies holds %d raw rows (err %v), want 1: an anomaly is published to both transports and ingested once", raw, err)
+	}
+	// The per-minute rollup saw the auth failures.
+	var failures uint64
+	if err := conn.QueryRow(ctx, "SELECT uniqMerge(distinct_events) FROM auth_failures_1m WHERE tenant = ?", tenant).Scan(&failures); err != nil || failures != n {
+		t.Fatalf("auth_failures_1m counts %d failures (err %v), want %d", failures, err, n)
+	}
 
 	var user, country, reason string
 	if err := conn.QueryRow(ctx, "SELECT user_id, country, failure_reason FROM auth_events FINAL WHERE event_id = toUUID(?)", authIDs[4]).
@@ -165,6 +212,94 @@ func waitForIDs(ctx context.Context, t *testing.T, conn driver.Conn, table strin
 			}
 			t.Fatalf("%s: %d of %d events missing (last query error %v): %v", table, len(missing), len(ids), err, missing)
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// warmUp publishes canary events (tenant of their own) to every Kafka topic
+// the sink reads until each has landed. With StartFrom "latest", a Kafka
+// group resolves its start when partitions are assigned, which happens
+// after the router reports running; events published before that would
+// be skipped. JetStream durables start at creation, before ready.
+func warmUp(ctx context.Context, t *testing.T, pub *publish.Conn, conn driver.Conn, tenant string) {
+	t.Helper()
+	canaries := map[string]func() schemas.Payload{
+		"telemetry_metrics": func() schemas.Payload {
+			return schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "canary", Service: "e2e"}, Name: "canary", Value: 1}
+		},
+		"telemetry_logs": func() schemas.Payload {
+			return schemas.LogRecord{TelemetrySource: schemas.TelemetrySource{Host: "canary", Service: "e2e"}, Severity: schemas.SeverityInfo, Body: "canary"}
+		},
+		"telemetry_heartbeats": func() schemas.Payload {
+			return schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: "canary", Service: "e2e"}, IntervalMS: 1000}
+		},
+		"anomalies": func() schemas.Payload {
+			now := time.Now().UTC()
+			return schemas.Anomaly{Kind: "canary", Family: schemas.FamilyTelemetry, Entity: schemas.Entity{Type: "host", ID: "canary"},
+				Severity: schemas.SeverityLow, WindowStart: now.Add(-time.Second), WindowEnd: now, Detector: "e2e"}
+		},
+	}
+	start := time.Now()
+	for table, mk := range canaries {
+		for {
+			ev, err := schemas.NewEvent("//tributary/e2e", tenant, mk())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pub.Publish(ctx, ev); err != nil {
+				t.Fatalf("publish canary: %v", err)
+			}
+			var rows uint64
+			_ = conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE tenant = ?", tenant).Scan(&rows)
+			if rows > 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("%s: no canary landed: is the Kafka group assigned?", table)
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+	}
+	t.Logf("every Kafka group consuming after %s", time.Since(start).Round(time.Millisecond))
+}
+
+// cleanShared removes what the test left on the shared servers: its
+// database and its durable JetStream consumers (which would otherwise keep
+// tracking every later message). Kafka group offsets expire on their own.
+func cleanShared(t *testing.T, env *testenv.Env, db, group string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}}); err == nil {
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"`"); err != nil {
+			t.Logf("drop %s: %v", db, err)
+		}
+		conn.Close()
+	}
+	nc, err := nats.Connect(env.NATSURL)
+	if err != nil {
+		t.Logf("clean durables: %v", err)
+		return
+	}
+	defer nc.Close()
+	js, err := natsjs.New(nc)
+	if err != nil {
+		return
+	}
+	streams := js.StreamNames(ctx)
+	for name := range streams.Name() {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			continue
+		}
+		consumers := s.ConsumerNames(ctx)
+		for c := range consumers.Name() {
+			if strings.HasPrefix(c, group+"-") {
+				if err := s.DeleteConsumer(ctx, c); err != nil {
+					t.Logf("delete consumer %s/%s: %v", name, c, err)
+				}
+			}
 		}
 	}
 }

@@ -1,6 +1,12 @@
-// Command tributary-ingest runs the ingest consumer groups: auth events from
-// JetStream and metrics from Kafka into ClickHouse. Settings come from the
+// Command tributary-ingest runs the ingest consumer groups: auth and task
+// events from JetStream, telemetry and anomalies from Kafka, and every
+// dead-letter destination, into ClickHouse. Settings come from the
 // TRIBUTARY_* variables the local stack writes (.tributary/env), or flags.
+//
+// SIGTERM or SIGINT drains: in-flight batches are inserted and acked, then
+// it exits 0 within -shutdown-timeout. Stats (rows, batches, flush latency,
+// buffer fill, retries, handled/failed/poisoned, RSS) are logged every
+// -stats-interval and, with -http, served as JSON on /debug/ingest.
 package main
 
 import (
@@ -12,8 +18,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tributary-io/tributary/consumers/service"
+	"github.com/tributary-io/tributary/schemas"
 )
 
 func main() {
@@ -25,9 +33,32 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := service.RunIngest(ctx, cfg, log, nil); err != nil {
+	if err := run(ctx, cfg, log); err != nil {
 		log.Error("tributary-ingest stopped", "err", err)
 		os.Exit(1)
+	}
+	log.Info("tributary-ingest: drained, exiting")
+}
+
+// run is RunIngest with a watchdog: the drain is bounded by
+// ShutdownTimeout inside RunIngest, and should anything still hang (a
+// broker client that ignores its context), the process fails loudly
+// instead of outliving its orchestrator's grace period.
+func run(ctx context.Context, cfg service.IngestConfig, log *slog.Logger) error {
+	done := make(chan error, 1)
+	go func() { done <- service.RunIngest(ctx, cfg, log, nil) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	grace := cfg.ShutdownTimeout + 5*time.Second
+	log.Info("tributary-ingest: shutting down", "timeout", cfg.ShutdownTimeout)
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(grace):
+		return fmt.Errorf("shutdown did not finish within %s", grace)
 	}
 }
 
@@ -38,11 +69,26 @@ func load(args []string) (service.IngestConfig, error) {
 	brokers := fs.String("kafka", os.Getenv("TRIBUTARY_KAFKA_BROKERS"), "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
 	fs.StringVar(&cfg.ClickHouse.Addr, "clickhouse", os.Getenv("TRIBUTARY_CLICKHOUSE_ADDR"), "ClickHouse native host:port (env TRIBUTARY_CLICKHOUSE_ADDR)")
 	fs.StringVar(&cfg.ClickHouse.Database, "database", envOr("TRIBUTARY_CLICKHOUSE_DATABASE", "tributary"), "ClickHouse database (env TRIBUTARY_CLICKHOUSE_DATABASE)")
-	fs.StringVar(&cfg.Group, "group", "ingest", "consumer group / durable name prefix")
-	fs.IntVar(&cfg.BatchRows, "batch-rows", 5000, "rows per ClickHouse insert")
+	fs.StringVar(&cfg.Group, "group", "ingest", "consumer group / durable name prefix; instances with the same group share the work")
+	fs.IntVar(&cfg.BatchRows, "batch-rows", 0, "most rows per ClickHouse insert (default 1000)")
+	fs.IntVar(&cfg.InFlight, "in-flight", 0, "un-acked messages per Kafka partition / JetStream consumer (default 2×batch-rows)")
+	fs.IntVar(&cfg.BufferRows, "buffer-rows", 0, "rows one table's writer may hold before consumption pauses (default 20000)")
 	fs.DurationVar(&cfg.FlushInterval, "flush-interval", 0, "longest a row waits for its batch (default 200ms)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "bound on the drain after SIGTERM (default 30s)")
+	fs.DurationVar(&cfg.StatsInterval, "stats-interval", 0, "how often to log ingest stats; negative: never (default 30s)")
+	fs.StringVar(&cfg.HTTPAddr, "http", os.Getenv("TRIBUTARY_INGEST_HTTP"), "serve /debug/ingest and /healthz on this address, e.g. 127.0.0.1:9464 (env TRIBUTARY_INGEST_HTTP)")
+	fs.StringVar(&cfg.StartFrom, "start-from", "", "where a new group starts: earliest (default) or latest")
+	fs.DurationVar(&cfg.KafkaSessionTimeout, "kafka-session-timeout", 0, "how long a crashed instance keeps its Kafka partitions (default 10s)")
+	fs.DurationVar(&cfg.AckWait, "ack-wait", 0, "how long a crashed instance keeps its un-acked JetStream messages (default 10s)")
+	maxEvent := fs.Int("max-event-size", 0, "largest event accepted, bytes; larger ones are dead-lettered (default 1 MiB)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if *maxEvent > 0 {
+		cfg.Limits = schemas.DefaultLimits()
+		cfg.Limits.MaxEventSize = *maxEvent
+		cfg.Limits.MaxTextLen = min(cfg.Limits.MaxTextLen, *maxEvent)
+		cfg.Limits.MaxStringLen = min(cfg.Limits.MaxStringLen, cfg.Limits.MaxTextLen)
 	}
 	if *brokers != "" {
 		cfg.KafkaBrokers = strings.Split(*brokers, ",")

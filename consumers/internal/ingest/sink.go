@@ -1,6 +1,7 @@
 // Package ingest turns bus messages into ClickHouse rows: decode and
 // validate the event, map it to its table's columns, and hand it to the
-// table's batch writer. It knows nothing of transports.
+// table's batch writer. It knows nothing of transports. See doc.go for the
+// delivery guarantees and the exactly-once read.
 package ingest
 
 import (

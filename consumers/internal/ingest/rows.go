@@ -1,0 +1,55 @@
+package ingest
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tributary-io/tributary/schemas"
+)
+
+// Table is one ClickHouse table and how an event becomes its row: the
+// columns, in the order Values returns them.
+type Table struct {
+	Name    string
+	Columns []string
+	Values  ValuesFunc
+}
+
+// Tables lists every event table the ingest groups fill.
+func Tables() []Table {
+	return []Table{
+		{AuthTable, AuthColumns, AuthValues},
+		{TaskTable, TaskColumns, TaskValues},
+		{MetricsTable, MetricsColumns, MetricValues},
+		{LogsTable, LogsColumns, LogValues},
+		{HeartbeatsTable, HeartbeatsColumns, HeartbeatValues},
+		{AnomaliesTable, AnomaliesColumns, AnomalyValues},
+	}
+}
+
+// wrongType is the error for an event that reached another table's
+// subscription: a routing mistake the event itself cannot recover from, so
+// it is poison (it wraps ErrUnknownType, hence ErrInvalid).
+func wrongType(table string, env schemas.Envelope) error {
+	return fmt.Errorf("%s row for %s: %w", table, env.Type, schemas.ErrUnknownType)
+}
+
+func eventID(table string, env schemas.Envelope) (uuid.UUID, error) {
+	id, err := uuid.Parse(env.ID)
+	if err != nil {
+		return uuid.UUID{}, fmt.Errorf("%s row: field \"id\": %q: %w", table, env.ID, schemas.ErrInvalid)
+	}
+	return id, nil
+}
+
+// dateTime is a time for a DateTime column: UTC, and the zero time for an
+// unset one (ClickHouse's 1970-01-01 00:00:00), never Go's year 1, which
+// DateTime cannot hold.
+func dateTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Unix(0, 0).UTC()
+	}
+	return t.UTC()
+}

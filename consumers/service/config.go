@@ -1,0 +1,159 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/provision"
+	"github.com/tributary-io/tributary/infra/router"
+	"github.com/tributary-io/tributary/schemas"
+)
+
+// IngestConfig configures the ingest consumer groups.
+type IngestConfig struct {
+	NATSURL      string
+	KafkaBrokers []string
+	ClickHouse   clickhouse.Config
+
+	// Group prefixes the consumer group (Kafka) and durable (JetStream)
+	// names; every instance with the same Group shares the work.
+	Group string
+
+	// BatchRows is the most rows of one table per ClickHouse insert.
+	BatchRows int
+	// FlushInterval is the longest a row waits for its batch to fill.
+	FlushInterval time.Duration
+	// InFlight is how many un-acked messages one subscription may have: a
+	// JetStream durable's MaxAckPending (across all instances), or a Kafka
+	// topic's per instance (split over Provision.TopicPartitions). Handlers
+	// block until their row is inserted, so this is what lets many messages
+	// share a batch; 2×BatchRows (the default) lets the next batch fill
+	// while one is sent. Each in-flight message holds two goroutines (the
+	// router's handler, blocked in Write, and the transport's ack waiter)
+	// and its payload, about 20 KiB in all (measured: 10,000 in flight
+	// during a ClickHouse outage = 20,237 goroutines, ~300 MiB Sys), so
+	// memory is bounded by ~20 KiB × InFlight × busy subscriptions.
+	InFlight int
+	// BufferRows bounds the rows one table's writer holds (queued or being
+	// inserted); a full buffer blocks handlers, which stops consumption.
+	BufferRows int
+
+	// ShutdownTimeout bounds the drain after ctx ends: in-flight messages
+	// finish their insert and are acked, then everything closes. What is
+	// still un-acked after it is redelivered to the next instance.
+	ShutdownTimeout time.Duration
+	// StatsInterval is how often a stats line is logged; negative: never.
+	StatsInterval time.Duration
+	// HTTPAddr, if set, serves GET /debug/ingest (JSON stats), /healthz and
+	// /debug/pprof/. Bind it to loopback or a private interface.
+	HTTPAddr string
+
+	// StartFrom is where a group that has never consumed starts: "earliest"
+	// (default: everything the broker retains) or "latest" (only what is
+	// published after it joins; for tests on shared servers). A group
+	// that has committed or acked resumes where it left off either way.
+	StartFrom string
+
+	// KafkaSessionTimeout and AckWait bound how long a crashed instance
+	// holds its partitions (Kafka) or its un-acked messages (JetStream)
+	// before the group takes them over: the recovery time after a crash.
+	// Default 10s each (the transports' own default is 30s). Slow inserts
+	// are safe either way: the JetStream subscriber reports in-flight
+	// messages as in progress, and Kafka heartbeats run apart from handlers.
+	KafkaSessionTimeout time.Duration
+	AckWait             time.Duration
+
+	Routing   schemas.RoutingConfig
+	Limits    schemas.Limits
+	Router    router.Config
+	Provision provision.Config
+}
+
+// maxPastLimit caps Limits.MaxPast for ingest: tables are partitioned by
+// day and ClickHouse refuses an INSERT touching more than 100 partitions
+// (max_partitions_per_insert_block), so a batch must span few days.
+const maxPastLimit = 30 * 24 * time.Hour
+
+// WithDefaults fills unset fields.
+func (c IngestConfig) WithDefaults() IngestConfig {
+	if c.Group == "" {
+		c.Group = "ingest"
+	}
+	if c.BatchRows == 0 {
+		c.BatchRows = 1000
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = 200 * time.Millisecond
+	}
+	if c.InFlight == 0 {
+		c.InFlight = 2 * c.BatchRows
+	}
+	if c.BufferRows == 0 {
+		c.BufferRows = max(20_000, 2*c.BatchRows)
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.StartFrom == "" {
+		c.StartFrom = "earliest"
+	}
+	if c.KafkaSessionTimeout == 0 {
+		c.KafkaSessionTimeout = 10 * time.Second
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 10 * time.Second
+	}
+	if c.StatsInterval == 0 {
+		c.StatsInterval = 30 * time.Second
+	}
+	if c.Routing.Routes == nil {
+		c.Routing = schemas.DefaultRouting()
+	}
+	if c.Limits == (schemas.Limits{}) {
+		c.Limits = schemas.DefaultLimits()
+	}
+	c.ClickHouse = c.ClickHouse.Defaults()
+	if c.Router.CloseTimeout == 0 {
+		c.Router.CloseTimeout = c.ShutdownTimeout
+	}
+	c.Router = c.Router.WithDefaults()
+	c.Provision = c.Provision.WithDefaults()
+	return c
+}
+
+// Validate reports every problem at once.
+func (c IngestConfig) Validate() error {
+	var errs []error
+	if c.NATSURL == "" {
+		errs = append(errs, errors.New("ingest: NATSURL is empty"))
+	}
+	if len(c.KafkaBrokers) == 0 {
+		errs = append(errs, errors.New("ingest: KafkaBrokers is empty"))
+	}
+	if c.BatchRows < 1 || c.InFlight < 1 || c.FlushInterval <= 0 {
+		errs = append(errs, fmt.Errorf("ingest: BatchRows %d, InFlight %d and FlushInterval %s must be positive", c.BatchRows, c.InFlight, c.FlushInterval))
+	}
+	if c.BufferRows < c.BatchRows {
+		errs = append(errs, fmt.Errorf("ingest: BufferRows %d must be at least BatchRows %d", c.BufferRows, c.BatchRows))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("ingest: ShutdownTimeout %s must be positive", c.ShutdownTimeout))
+	}
+	if c.StartFrom != "earliest" && c.StartFrom != "latest" {
+		errs = append(errs, fmt.Errorf("ingest: StartFrom %q is not earliest or latest", c.StartFrom))
+	}
+	if c.KafkaSessionTimeout < time.Second || c.AckWait < time.Second {
+		errs = append(errs, fmt.Errorf("ingest: KafkaSessionTimeout %s and AckWait %s must be at least 1s", c.KafkaSessionTimeout, c.AckWait))
+	}
+	if c.Limits.MaxPast > maxPastLimit {
+		errs = append(errs, fmt.Errorf("ingest: Limits.MaxPast %s exceeds %s: one insert would span too many daily partitions", c.Limits.MaxPast, maxPastLimit))
+	}
+	for _, err := range []error{c.ClickHouse.Validate(), c.Router.Validate(), c.Provision.Validate(), c.Limits.Validate(), c.Routing.Validate()} {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ingest: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,163 @@
+package service
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tributary-io/tributary/consumers/internal/ingest"
+	"github.com/tributary-io/tributary/infra/clickhouse"
+)
+
+// IngestStats is what /debug/ingest serves and the periodic log line sums up.
+type IngestStats struct {
+	Handlers map[string]ingest.HandlerSnapshot `json:"handlers"`
+	Writers  map[string]WriterStats            `json:"writers"`
+	RSSBytes uint64                            `json:"rss_bytes"` // 0 where /proc is missing
+}
+
+// WriterStats is one table's BatchWriter counters plus its buffer fill.
+type WriterStats struct {
+	clickhouse.BatchStats
+	BufferFill float64 `json:"buffer_fill"` // PendingRows / BufferRows
+}
+
+// stats holds the live counters of one RunIngest; nothing global.
+type stats struct {
+	mu       sync.Mutex
+	handlers map[string]*ingest.HandlerMetrics
+	writers  map[string]*clickhouse.BatchWriter
+}
+
+func newStats() *stats {
+	return &stats{handlers: map[string]*ingest.HandlerMetrics{}, writers: map[string]*clickhouse.BatchWriter{}}
+}
+
+func (s *stats) addHandler(name string) *ingest.HandlerMetrics {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := &ingest.HandlerMetrics{}
+	s.handlers[name] = m
+	return m
+}
+
+func (s *stats) addWriter(table string, w *clickhouse.BatchWriter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writers[table] = w
+}
+
+func (s *stats) snapshot(bufferRows int) IngestStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := IngestStats{Handlers: map[string]ingest.HandlerSnapshot{}, Writers: map[string]WriterStats{}, RSSBytes: rss()}
+	for name, m := range s.handlers {
+		out.Handlers[name] = m.Snapshot()
+	}
+	for table, w := range s.writers {
+		ws := w.Stats()
+		out.Writers[table] = WriterStats{BatchStats: ws, BufferFill: float64(ws.PendingRows) / float64(bufferRows)}
+	}
+	return out
+}
+
+// serveStats starts the periodic log line and the optional HTTP endpoint;
+// the returned func stops the endpoint.
+func serveStats(ctx context.Context, cfg IngestConfig, st *stats, log *slog.Logger) (func() error, error) {
+	if cfg.StatsInterval > 0 {
+		go logStats(ctx, cfg, st, log)
+	}
+	if cfg.HTTPAddr == "" {
+		return func() error { return nil }, nil
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("stats endpoint: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/ingest", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(st.snapshot(cfg.BufferRows))
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	// Profiles on the same opt-in, loopback-by-convention endpoint: memory
+	// is bounded by in-flight messages, and this is how to see by what.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("ingest: stats endpoint stopped", "err", err)
+		}
+	}()
+	log.Info("ingest: stats endpoint", "addr", "http://"+ln.Addr().String()+"/debug/ingest")
+	return func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}, nil
+}
+
+// logStats logs one line per interval with totals and the busiest figures,
+// so a log reader sees throughput, back-pressure and retries at a glance.
+func logStats(ctx context.Context, cfg IngestConfig, st *stats, log *slog.Logger) {
+	t := time.NewTicker(cfg.StatsInterval)
+	defer t.Stop()
+	var lastRows uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s := st.snapshot(cfg.BufferRows)
+		var rows, batches, retries, handled, failed, poisoned uint64
+		var fill float64
+		var flushMax time.Duration
+		tables := make([]string, 0, len(s.Writers))
+		for table, w := range s.Writers {
+			tables = append(tables, table)
+			rows, batches, retries = rows+w.RowsWritten, batches+w.Batches, retries+w.Retries
+			fill, flushMax = max(fill, w.BufferFill), max(flushMax, w.FlushMax)
+		}
+		sort.Strings(tables)
+		for _, h := range s.Handlers {
+			handled, failed, poisoned = handled+h.Handled, failed+h.Failed, poisoned+h.Poisoned
+		}
+		log.Info("ingest: stats", "rows", rows, "rows_per_s", float64(rows-lastRows)/cfg.StatsInterval.Seconds(),
+			"batches", batches, "retries", retries, "max_buffer_fill", fill, "flush_max", flushMax,
+			"handled", handled, "failed", failed, "poisoned", poisoned, "rss_mib", s.RSSBytes>>20)
+		lastRows = rows
+	}
+}
+
+// rss reads the resident set size from /proc; 0 elsewhere.
+func rss() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
