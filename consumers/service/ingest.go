@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/consumers/internal/ingest"
@@ -53,22 +52,16 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		return fmt.Errorf("ingest: %w", err)
 	}
 
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name("tributary-"+cfg.Group), nats.MaxReconnects(-1))
-	if err != nil {
-		return fmt.Errorf("ingest: connect nats %s: %w", cfg.NATSURL, err)
-	}
-	closers = append(closers, func() error { nc.Close(); return nil })
-	js, err := natsjs.New(nc)
-	if err != nil {
-		return fmt.Errorf("ingest: jetstream: %w", err)
-	}
 	routes, err := schemas.NewRoutingTable(cfg.Routing)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	if err := provision.Apply(ctx, cfg.Provision, js, cfg.KafkaBrokers, routes.Provisioning()); err != nil {
+	bus, err := provision.Connect(ctx, cfg.Provision, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes)
+	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
+	closers = append(closers, bus.Close)
+	js := bus.JS
 	subs, err := subscriptions(cfg.Routing, routes)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/infra/bus/jetstream"
@@ -75,5 +76,39 @@ func Apply(ctx context.Context, cfg Config, js natsjs.JetStream, brokers []strin
 			return fmt.Errorf("provision topics: %w", err)
 		}
 	}
+	return nil
+}
+
+// Bus is a JetStream connection on which the routing table's streams and
+// topics are known to exist: what every service needs before it subscribes
+// or publishes.
+type Bus struct {
+	NC *nats.Conn
+	JS natsjs.JetStream
+}
+
+// Connect dials NATS as name (reconnecting forever: a broker restart must
+// not end a service), opens JetStream and applies the routing table's
+// provisioning to it and to the Kafka brokers.
+func Connect(ctx context.Context, cfg Config, name, natsURL string, brokers []string, routes *schemas.RoutingTable) (*Bus, error) {
+	nc, err := nats.Connect(natsURL, nats.Name(name), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", natsURL, err)
+	}
+	js, err := natsjs.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := Apply(ctx, cfg, js, brokers, routes.Provisioning()); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return &Bus{NC: nc, JS: js}, nil
+}
+
+// Close closes the NATS connection; it returns an error for use as a closer.
+func (b *Bus) Close() error {
+	b.NC.Close()
 	return nil
 }

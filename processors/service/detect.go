@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/infra/bus/jetstream"
@@ -79,22 +78,16 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 			}
 		}
 	}()
-	nc, err := nats.Connect(cfg.NATSURL, nats.Name("tributary-"+cfg.Group), nats.MaxReconnects(-1))
-	if err != nil {
-		return fmt.Errorf("detect: connect nats %s: %w", cfg.NATSURL, err)
-	}
-	closers = append(closers, func() error { nc.Close(); return nil })
-	js, err := natsjs.New(nc)
-	if err != nil {
-		return fmt.Errorf("detect: jetstream: %w", err)
-	}
 	routes, err := schemas.NewRoutingTable(cfg.Routing)
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
-	if err := provision.Apply(ctx, cfg.Provision, js, cfg.KafkaBrokers, routes.Provisioning()); err != nil {
+	bus, err := provision.Connect(ctx, cfg.Provision, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes)
+	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
+	closers = append(closers, bus.Close)
+	js := bus.JS
 	jsPub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{Logger: log})
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
