@@ -11,6 +11,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tributary-io/tributary/infra/bus"
 	"github.com/tributary-io/tributary/infra/bus/jetstream"
 	"github.com/tributary-io/tributary/infra/bus/kafka"
 	"github.com/tributary-io/tributary/infra/provision"
@@ -154,7 +155,7 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 // the outbox and goes out first on the next call.
 func handler(f *family, cfg Config, out *publisher, log *slog.Logger) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		env, p, err := schemas.Decode(msg.Metadata, msg.Payload, time.Time{}, cfg.Limits)
+		env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, time.Time{}, cfg.Limits)
 		if err != nil {
 			log.Debug("detect: skip invalid event", "family", f.name, "id", msg.UUID, "err", err)
 			return nil

@@ -8,11 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/tributary-io/tributary/infra/bus"
 	"github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/schemas"
 )
@@ -45,14 +45,7 @@ func NewSink(table string, w Writer, values ValuesFunc, limits schemas.Limits) *
 // Handle is a message.NoPublishHandlerFunc.
 func (s *Sink) Handle(msg *message.Message) error {
 	now := s.now()
-	md := msg.Metadata
-	if md.Get(schemas.MetaID) == "" && msg.UUID != "" {
-		// Transports carry the event id as the message UUID (bus.HeaderEventID).
-		md = make(message.Metadata, len(msg.Metadata)+1)
-		maps.Copy(md, msg.Metadata)
-		md.Set(schemas.MetaID, msg.UUID)
-	}
-	env, p, err := schemas.Decode(md, msg.Payload, now, s.limits)
+	env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, now, s.limits)
 	if err != nil {
 		return fmt.Errorf("decode event for %s: %w", s.table, err)
 	}
