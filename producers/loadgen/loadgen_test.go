@@ -32,7 +32,7 @@ func TestRun(t *testing.T) {
 	sc, err := sim.Parse([]byte(`name: t
 duration: 20s
 tenants: [{name: a, users: 5, hosts: 2, task_types: [{type: x}], rates: {logins: 20, tasks: 5, logs: 5}}]
-anomalies: [{kind: brute_force, at: 2s, duration: 10s}]`))
+anomalies: [{kind: brute_force_user, at: 2s, duration: 10s}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ anomalies: [{kind: brute_force, at: 2s, duration: 10s}]`))
 				t.Fatalf("run took %s, want at least %s (pacing)", rep.Elapsed, tt.minDuration)
 			}
 			var tr sim.Truth
-			if err := json.Unmarshal(truth.Bytes(), &tr); err != nil || tr.Kind != sim.BruteForce || tr.Entity.Type != "user" {
+			if err := json.Unmarshal(truth.Bytes(), &tr); err != nil || tr.Kind != sim.BruteForceUser || tr.Entity.Type != "user" {
 				t.Fatalf("truth %q: %v", truth.String(), err)
 			}
 			// No event may be from the future when published.

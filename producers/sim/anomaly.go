@@ -12,13 +12,13 @@ import (
 type Kind string
 
 const (
-	BruteForce            Kind = "brute_force"             // many failed logins on one user from one IP
+	BruteForceUser        Kind = "brute_force_user"        // many failed logins on one user from one IP
 	CredentialStuffing    Kind = "credential_stuffing"     // one IP tries many user names
 	ImpossibleTravel      Kind = "impossible_travel"       // one user logs in from two far-apart places too quickly
 	MFAFatigue            Kind = "mfa_fatigue"             // a burst of denied MFA pushes, then one approved
-	TaskFailureStorm      Kind = "task_failure_storm"      // a task type's failure rate jumps
+	TaskFailureSpike      Kind = "task_failure_spike"      // a task type's failure rate jumps
 	TaskLatencyRegression Kind = "task_latency_regression" // a task type's run time grows by Factor
-	StuckTasks            Kind = "stuck_tasks"             // Count tasks start and never finish
+	StuckTask             Kind = "stuck_task"              // Count tasks start and never finish
 	MetricSpike           Kind = "metric_spike"            // a host metric is multiplied by Factor (> 1)
 	MetricDrop            Kind = "metric_drop"             // a host metric is multiplied by Factor (< 1)
 	SilentHost            Kind = "silent_host"             // a host's heartbeats, metrics and logs stop
@@ -27,9 +27,13 @@ const (
 
 // Kinds lists every anomaly kind in a stable order.
 func Kinds() []Kind {
-	return []Kind{BruteForce, CredentialStuffing, ImpossibleTravel, MFAFatigue, TaskFailureStorm,
-		TaskLatencyRegression, StuckTasks, MetricSpike, MetricDrop, SilentHost, ErrorLogBurst}
+	return []Kind{BruteForceUser, CredentialStuffing, ImpossibleTravel, MFAFatigue, TaskFailureSpike,
+		TaskLatencyRegression, StuckTask, MetricSpike, MetricDrop, SilentHost, ErrorLogBurst}
 }
+
+// renamedKinds maps names older scenarios used to the detectors' names,
+// so such a file fails with the fix in the message.
+var renamedKinds = map[Kind]Kind{"brute_force": BruteForceUser, "task_failure_storm": TaskFailureSpike, "stuck_tasks": StuckTask}
 
 // kindDefaults are each kind's duration, rate (injected events/s), factor
 // and count when the scenario leaves them out.
@@ -39,13 +43,13 @@ var kindDefaults = map[Kind]struct {
 	factor   float64
 	count    int
 }{
-	BruteForce:            {20 * time.Second, 5, 0, 0},
+	BruteForceUser:        {20 * time.Second, 5, 0, 0},
 	CredentialStuffing:    {20 * time.Second, 10, 0, 0},
 	ImpossibleTravel:      {30 * time.Second, 0, 0, 0}, // the time between the two logins
 	MFAFatigue:            {20 * time.Second, 1, 0, 0},
-	TaskFailureStorm:      {30 * time.Second, 0, 0.8, 0}, // factor: failure rate in the window
+	TaskFailureSpike:      {30 * time.Second, 0, 0.8, 0}, // factor: failure rate in the window
 	TaskLatencyRegression: {30 * time.Second, 0, 5, 0},
-	StuckTasks:            {10 * time.Second, 0, 0, 5}, // duration: window in which they start
+	StuckTask:             {10 * time.Second, 0, 0, 5}, // duration: window in which they start
 	MetricSpike:           {20 * time.Second, 0, 5, 0},
 	MetricDrop:            {20 * time.Second, 0, 0.05, 0},
 	SilentHost:            {30 * time.Second, 0, 0, 0},
@@ -99,6 +103,10 @@ func (a Anomaly) validate(f string, sc Scenario) error {
 		errs = append(errs, fmt.Errorf("scenario %s.%s: %s", f, field, fmt.Sprintf(format, args...)))
 	}
 	if _, ok := kindDefaults[a.Kind]; !ok {
+		if now, ok := renamedKinds[a.Kind]; ok {
+			bad("kind", "%q is now called %q (the detectors' name)", a.Kind, now)
+			return errors.Join(errs...)
+		}
 		bad("kind", "%q is not one of %v", a.Kind, Kinds())
 		return errors.Join(errs...)
 	}
@@ -111,13 +119,13 @@ func (a Anomaly) validate(f string, sc Scenario) error {
 		bad("at", "window %s+%s must lie within the scenario's %s", a.At, a.Duration, sc.Duration)
 	}
 	switch a.Kind {
-	case BruteForce, CredentialStuffing, ImpossibleTravel, MFAFatigue:
+	case BruteForceUser, CredentialStuffing, ImpossibleTravel, MFAFatigue:
 		if t.Users == 0 {
 			bad("tenant", "%s needs users", a.Kind)
 		} else if a.Target != "" && !slices.Contains(userNames(t), a.Target) {
 			bad("target", "%q is not a user of %s (users are named %s)", a.Target, t.Name, userName(t.Name, 0))
 		}
-	case TaskFailureStorm, TaskLatencyRegression, StuckTasks:
+	case TaskFailureSpike, TaskLatencyRegression, StuckTask:
 		if len(t.TaskTypes) == 0 || t.Hosts == 0 {
 			bad("tenant", "%s needs task_types and hosts", a.Kind)
 		} else if a.TaskType != "" && taskTypeIndex(t, a.TaskType) < 0 {
@@ -144,12 +152,12 @@ func (a Anomaly) validate(f string, sc Scenario) error {
 		bad("factor", "a spike multiplies by more than 1, got %g", a.Factor)
 	case a.Kind == MetricDrop && (a.Factor < 0 || a.Factor >= 1):
 		bad("factor", "a drop multiplies by [0, 1), got %g", a.Factor)
-	case a.Kind == TaskFailureStorm && (a.Factor <= 0 || a.Factor > 1):
+	case a.Kind == TaskFailureSpike && (a.Factor <= 0 || a.Factor > 1):
 		bad("factor", "is the failure rate in the window, in (0, 1], got %g", a.Factor)
 	case a.Kind == TaskLatencyRegression && a.Factor <= 1:
 		bad("factor", "a regression multiplies run time by more than 1, got %g", a.Factor)
 	}
-	if a.Kind == StuckTasks && a.Count < 1 {
+	if a.Kind == StuckTask && a.Count < 1 {
 		bad("count", "must be at least 1, got %d", a.Count)
 	}
 	return errors.Join(errs...)

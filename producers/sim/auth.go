@@ -23,7 +23,7 @@ var userAgents = []string{
 func (r *run) setupAuth(ti int, t Tenant) {
 	users := r.g.world.users[ti]
 	r.poisson(t.Rates.Logins, func(at time.Time) { r.login(at, t.Name, users[r.rng.IntN(len(users))]) })
-	for _, p := range r.plans(ti, BruteForce, CredentialStuffing, ImpossibleTravel, MFAFatigue) {
+	for _, p := range r.plans(ti, BruteForceUser, CredentialStuffing, ImpossibleTravel, MFAFatigue) {
 		r.authAnomaly(t, users, p)
 	}
 }
@@ -61,7 +61,7 @@ func (r *run) authAnomaly(t Tenant, users []user, p *plan) {
 	attacker := schemas.AuthOrigin{User: u.name, SourceIP: p.ip, UserAgent: "python-requests/2.32"}
 	interval := time.Duration(float64(time.Second) / max(p.Rate, 1e-9))
 	switch p.Kind {
-	case BruteForce:
+	case BruteForceUser:
 		r.every(interval, p.start, p.end, func(at time.Time) {
 			r.emit(at, t.Name, schemas.LoginFailed{AuthOrigin: attacker, Method: schemas.MethodPassword,
 				Reason: schemas.ReasonBadCredentials}, "")

@@ -119,7 +119,7 @@ func TestAnomaliesShowInTheEvents(t *testing.T) {
 		maxOut  int
 		silence bool // evidence is the absence of events
 	}{
-		{BruteForce, func(tr Truth, p schemas.Payload) bool {
+		{BruteForceUser, func(tr Truth, p schemas.Payload) bool {
 			f, ok := p.(schemas.LoginFailed)
 			return ok && f.User == tr.Entity.ID && f.SourceIP == tr.Related[0].ID
 		}, 90, 0, false},
@@ -135,7 +135,7 @@ func TestAnomaliesShowInTheEvents(t *testing.T) {
 			d, ok := p.(schemas.MFADenied)
 			return ok && d.User == tr.Entity.ID
 		}, 15, 0, false},
-		{TaskFailureStorm, func(tr Truth, p schemas.Payload) bool {
+		{TaskFailureSpike, func(tr Truth, p schemas.Payload) bool {
 			f, ok := p.(schemas.TaskFailed)
 			return ok && f.TaskType+"/"+f.Queue == tr.Entity.ID
 		}, 50, 10, false},
@@ -187,8 +187,8 @@ func TestAnomaliesShowInTheEvents(t *testing.T) {
 			}
 		})
 	}
-	t.Run(string(StuckTasks), func(t *testing.T) {
-		tr := truth[StuckTasks]
+	t.Run(string(StuckTask), func(t *testing.T) {
+		tr := truth[StuckTask]
 		finished := map[string]bool{}
 		started := map[string]bool{}
 		for _, e := range evs {

@@ -17,12 +17,13 @@ func TestScenarioFixtures(t *testing.T) {
 		{file: "testdata/every_kind.yaml"},
 		{file: "../scenarios/demo.yaml"},
 		{file: "../scenarios/load.yaml"},
+		{file: "../scenarios/eval.yaml"},
 		{file: "testdata/unknown_field.yaml", wantErr: []string{"field rate not found"}},
 		{file: "testdata/bad_values.yaml", wantErr: []string{"duration: must be positive", "rhythm: must be in [0, 1)",
 			`tenants[0].name: "Bad Name"`, "tenants[0].rates.logins: needs users"}},
 		{file: "testdata/bad_anomalies.yaml", wantErr: []string{`anomalies[0].kind: "tornado"`,
 			"anomalies[1].at: window 25s+10s", "anomalies[2].factor: a spike", `anomalies[3].target: "acme-host-09"`,
-			`anomalies[4].task_type: "nope"`, `anomalies[5].tenant: "initech"`}},
+			`anomalies[4].task_type: "nope"`, `anomalies[5].tenant: "initech"`, `anomalies[6].kind: "stuck_tasks" is now called "stuck_task"`}},
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.file), func(t *testing.T) {

@@ -24,7 +24,7 @@ func (r *run) setupTasks(ti int, t Tenant) {
 		r.emit(at, t.Name, schemas.TaskSubmitted{TaskRef: ref}, trace)
 		r.runTask(ti, t, k, ref, at.Add(r.exp(20)), trace)
 	})
-	for _, p := range r.plans(ti, StuckTasks) {
+	for _, p := range r.plans(ti, StuckTask) {
 		k := t.TaskTypes[p.taskType]
 		for i, id := range p.stuckIDs {
 			ref := schemas.TaskRef{TaskID: id, TaskType: k.Type, Queue: k.Queue, Attempt: 1}
@@ -42,7 +42,7 @@ func (r *run) runTask(ti int, t Tenant, k int, ref schemas.TaskRef, start time.T
 	tt := t.TaskTypes[k]
 	worker := hostName(t.Name, r.rng.IntN(t.Hosts))
 	mean, failRate := float64(tt.Duration), tt.FailureRate
-	for _, p := range r.plans(ti, TaskLatencyRegression, TaskFailureStorm) {
+	for _, p := range r.plans(ti, TaskLatencyRegression, TaskFailureSpike) {
 		if p.taskType != k || !p.active(start) {
 			continue
 		}

@@ -10,16 +10,20 @@ import (
 )
 
 // Truth is one injected anomaly as a detector should report it, written one
-// JSON object per line. Entity uses the naming detectors use:
+// JSON object per line. Kind and Entity use the streaming detectors' and
+// the query library's vocabulary (processors/), so scoring compares them
+// as they are:
 //
-//	user:<name>                   brute_force, impossible_travel, mfa_fatigue
-//	ip:<addr>                     credential_stuffing
-//	task_type:<type>/<queue>      task_failure_storm, task_latency_regression, stuck_tasks
-//	host_metric:<host>/<metric>   metric_spike, metric_drop
-//	host:<name>                   silent_host
-//	service:<host>/<service>      error_log_burst
+//	user:<name>                brute_force_user, impossible_travel, mfa_fatigue
+//	ip:<addr>                  credential_stuffing
+//	task:<type>/<queue>        task_failure_spike, task_latency_regression, stuck_task
+//	series:<host>/<metric>     metric_spike, metric_drop
+//	host:<name>                silent_host
+//	service:<host>/<service>   error_log_burst
 //
-// Related lists other entities a detector may report for the same
+// A stuck_task is reported per task (task_id:<id>), so its truth lists
+// those in Related; the series is the entity that names the incident.
+// Related also holds other entities a detector may report for the same
 // incident (e.g. the attacker's ip:<addr> of a brute force).
 type Truth struct {
 	Kind    Kind              `json:"kind"`
@@ -42,7 +46,7 @@ type plan struct {
 	taskType   int // task kinds
 	ip         string
 	far        country  // impossible_travel
-	stuckIDs   []string // stuck_tasks
+	stuckIDs   []string // stuck_task
 	stuckAt    []time.Time
 	truth      Truth
 }
@@ -60,7 +64,7 @@ func newPlan(sc Scenario, w world, a Anomaly, start time.Time, rng *rand.Rand) p
 		return rng.IntN(len(names))
 	}
 	switch a.Kind {
-	case BruteForce, CredentialStuffing, ImpossibleTravel, MFAFatigue:
+	case BruteForceUser, CredentialStuffing, ImpossibleTravel, MFAFatigue:
 		p.truth.Family = schemas.FamilyAuth
 		p.user = pick(a.Target, userNames(t))
 		p.ip = attackerIP(rng)
@@ -82,20 +86,20 @@ func newPlan(sc Scenario, w world, a Anomaly, start time.Time, rng *rand.Rand) p
 			p.truth.Related = []schemas.Entity{{Type: "ip", ID: p.ip}}
 			p.truth.Details["rate"] = ftoa(a.Rate)
 		}
-	case TaskFailureStorm, TaskLatencyRegression, StuckTasks:
+	case TaskFailureSpike, TaskLatencyRegression, StuckTask:
 		p.truth.Family = schemas.FamilyTask
 		p.taskType = taskTypeIndex(t, a.TaskType)
 		if p.taskType < 0 {
 			p.taskType = rng.IntN(len(t.TaskTypes))
 		}
 		k := t.TaskTypes[p.taskType]
-		p.truth.Entity = schemas.Entity{Type: "task_type", ID: k.Type + "/" + k.Queue}
+		p.truth.Entity = schemas.Entity{Type: "task", ID: k.Type + "/" + k.Queue}
 		switch a.Kind {
-		case TaskFailureStorm:
+		case TaskFailureSpike:
 			p.truth.Details["failure_rate"] = ftoa(a.Factor)
 		case TaskLatencyRegression:
 			p.truth.Details["factor"] = ftoa(a.Factor)
-		case StuckTasks:
+		case StuckTask:
 			// They never finish, so the incident lasts to the end of the run.
 			p.truth.End = start.Add(sc.Duration)
 			p.truth.Details["count"] = strconv.Itoa(a.Count)
@@ -106,6 +110,7 @@ func newPlan(sc Scenario, w world, a Anomaly, start time.Time, rng *rand.Rand) p
 			}
 			for i, id := range p.stuckIDs {
 				p.truth.Details[fmt.Sprintf("task_id_%d", i)] = id
+				p.truth.Related = append(p.truth.Related, schemas.Entity{Type: "task_id", ID: id})
 			}
 		}
 	case MetricSpike, MetricDrop, SilentHost, ErrorLogBurst:
@@ -117,7 +122,7 @@ func newPlan(sc Scenario, w world, a Anomaly, start time.Time, rng *rand.Rand) p
 			if p.Metric == "" {
 				p.Metric = t.Metrics[rng.IntN(len(t.Metrics))]
 			}
-			p.truth.Entity = schemas.Entity{Type: "host_metric", ID: h + "/" + p.Metric}
+			p.truth.Entity = schemas.Entity{Type: "series", ID: h + "/" + p.Metric}
 			p.truth.Details["factor"] = ftoa(a.Factor)
 		case SilentHost:
 			p.truth.Entity = schemas.Entity{Type: "host", ID: h}

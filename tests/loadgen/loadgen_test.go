@@ -150,7 +150,7 @@ tenants:
   - {name: %s, users: 50, hosts: 3, task_types: [{type: export.csv, duration: 100ms}],
      rates: {logins: 100, tasks: 40, logs: 40}, heartbeat_interval: 1s, metric_interval: 500ms}
 anomalies:
-  - {kind: brute_force, at: 1s, duration: 3s, rate: 20}
+  - {kind: brute_force_user, at: 1s, duration: 3s, rate: 20}
   - {kind: silent_host, at: 2s, duration: 3s}
 `, tn)))
 	if err != nil {
