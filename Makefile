@@ -85,7 +85,7 @@ bench: ## benchmarks with printed figures (detectors, tributary-detect on 20k po
 .PHONY: eval
 eval: up ## scenario -> whole pipeline -> detectors and SQL scored against ground truth; table + out/eval.json
 	@mkdir -p $(OUT)
-	set -a; . .tributary/env; set +a; $(GO) test -count=1 -v -timeout 15m ./tests/eval 2>&1 | tee $(OUT)/eval.log
+	set -a; . .tributary/env; set +a; $(GO) test -tags eval -count=1 -v -timeout 15m ./tests/eval 2>&1 | tee $(OUT)/eval.log
 
 .PHONY: sim
 sim: up ## run the 2-minute demo scenario (every anomaly kind) on the local stack; ground truth in out/demo.truth.jsonl
@@ -104,3 +104,4 @@ lint: ## gofmt and go vet over every module
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags faults ./tests/faults
+	$(GO) vet -tags eval ./tests/eval
