@@ -55,7 +55,7 @@ test: ## unit and integration tests of every module, with -race, against real se
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=100000x ./schemas
 
 .PHONY: demo
-demo: up ## start the stack, run the first slice (JetStream + Kafka → ClickHouse) and print what landed
+demo: up ## start the stack, run a 2-minute scenario with injected anomalies through the whole pipeline, print the anomaly report
 	set -a; . .tributary/env; set +a; $(GO) run ./tests/cmd/tributary-demo
 
 .PHONY: test-faults
