@@ -26,6 +26,11 @@ type Config struct {
 	// JetStream durables do not shard by entity.
 	Group  string
 	Source string // CloudEvents source of the anomalies (default //tributary/detect)
+	// StartFrom is where a group that has never consumed starts: "earliest"
+	// (default: learn from everything the brokers retain) or "latest" (only
+	// what is published after it joins, for a detector added to a busy bus).
+	// A group that has acked or committed resumes where it left off.
+	StartFrom string
 
 	// Checkpoints: every CheckpointInterval and at shutdown each detector's
 	// state is put in the JetStream key-value bucket StateBucket under
@@ -50,6 +55,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Source == "" {
 		c.Source = "//tributary/detect"
+	}
+	if c.StartFrom == "" {
+		c.StartFrom = "earliest"
 	}
 	if c.StateBucket == "" {
 		c.StateBucket = "tributary_detector_state"
@@ -79,6 +87,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.KafkaBrokers) == 0 {
 		errs = append(errs, errors.New("detect: KafkaBrokers is empty"))
+	}
+	if c.StartFrom != "earliest" && c.StartFrom != "latest" {
+		errs = append(errs, fmt.Errorf("detect: StartFrom %q is not earliest or latest", c.StartFrom))
 	}
 	if c.CheckpointInterval <= 0 {
 		errs = append(errs, fmt.Errorf("detect: CheckpointInterval %s must be positive", c.CheckpointInterval))

@@ -209,10 +209,11 @@ func (p *publisher) publish(ctx context.Context, env schemas.Envelope) error {
 func subscriber(cfg Config, js natsjs.JetStream, in input, name string, log *slog.Logger) (message.Subscriber, error) {
 	switch in.transport {
 	case schemas.TransportJetStream:
-		return jetstream.NewSubscriber(js, jetstream.SubscriberConfig{Durable: name, MaxAckPending: 256, FetchBatch: 100, Logger: log})
+		return jetstream.NewSubscriber(js, jetstream.SubscriberConfig{Durable: name, StartFrom: jetstream.StartFrom(cfg.StartFrom),
+			MaxAckPending: 256, FetchBatch: 100, Logger: log})
 	case schemas.TransportKafka:
 		return kafka.NewSubscriber(kafka.SubscriberConfig{Brokers: cfg.KafkaBrokers, GroupID: name + "-" + sanitize(in.topic),
-			MaxInFlightPerPartition: 64, Logger: log})
+			StartFrom: kafka.StartOffset(cfg.StartFrom), MaxInFlightPerPartition: 64, Logger: log})
 	}
 	return nil, errors.New("unknown transport " + string(in.transport))
 }

@@ -23,6 +23,7 @@ func main() {
 		NATSURL:      env("TRIBUTARY_NATS_URL", "nats://127.0.0.1:4222"),
 		KafkaBrokers: strings.Split(env("TRIBUTARY_KAFKA_BROKERS", "127.0.0.1:9092"), ","),
 		Group:        os.Getenv("TRIBUTARY_DETECT_GROUP"),
+		StartFrom:    os.Getenv("TRIBUTARY_DETECT_START_FROM"), // earliest (default) or latest
 	}
 	if err := service.RunDetectors(ctx, cfg, log, nil); err != nil {
 		log.Error("tributary-detect-stream", "err", err)
