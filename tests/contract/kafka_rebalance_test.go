@@ -264,7 +264,9 @@ func TestKafkaHandoffNoStalePrefetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	go consume("A", chA)
-	waitFor(t, 20*time.Second, func() bool { return led.count("A") >= 100 })
+	// B joins only once A has delivered from every partition, so each one
+	// really is handed from A to B.
+	waitFor(t, 20*time.Second, func() bool { return led.count("A") >= 100 && led.allOwnedBy("A", partitions) })
 
 	subB := newKafkaSubscriber(t, env, group, tune) // rebalance: A hands over some partitions
 	chB, err := subB.Subscribe(ctx, topic)
