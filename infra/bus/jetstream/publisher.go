@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tributary-io/tributary/infra/bus"
 )
 
 // ErrClosed is returned by Publish and Subscribe after Close.
@@ -23,9 +24,7 @@ type Publisher struct {
 	cfg    PublisherConfig
 	logger *slog.Logger
 
-	mu       sync.RWMutex
-	closed   bool
-	inflight sync.WaitGroup
+	gate bus.Gate
 }
 
 var _ message.Publisher = (*Publisher)(nil)
@@ -61,14 +60,10 @@ func (p *Publisher) PublishContext(ctx context.Context, topic string, msgs ...*m
 	if topic == "" {
 		return errors.New("jetstream publish: empty subject")
 	}
-	p.mu.RLock()
-	if p.closed {
-		p.mu.RUnlock()
+	if !p.gate.Enter() {
 		return ErrClosed
 	}
-	p.inflight.Add(1)
-	p.mu.RUnlock()
-	defer p.inflight.Done()
+	defer p.gate.Leave()
 
 	if len(msgs) == 1 {
 		ack, err := p.js.PublishMsg(ctx, toNATS(topic, msgs[0]))
@@ -112,13 +107,8 @@ func (p *Publisher) logDuplicate(ack *jetstream.PubAck, id string) {
 
 // Close waits for in-flight publishes. Safe to call more than once.
 func (p *Publisher) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if !p.gate.Close() {
 		return nil
 	}
-	p.closed = true
-	p.mu.Unlock()
-	p.inflight.Wait()
 	return nil
 }

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/tributary-io/tributary/infra/bus"
 )
 
 // ErrClosed is returned by Publish and Subscribe after Close.
@@ -28,9 +29,7 @@ type Publisher struct {
 	writer *kafkago.Writer
 	logger *slog.Logger
 
-	mu       sync.RWMutex
-	closed   bool
-	inflight sync.WaitGroup
+	gate bus.Gate
 }
 
 var _ message.Publisher = (*Publisher)(nil)
@@ -83,14 +82,10 @@ func (p *Publisher) PublishContext(ctx context.Context, topic string, msgs ...*m
 	if topic == "" {
 		return errors.New("kafka publish: empty topic")
 	}
-	p.mu.RLock()
-	if p.closed {
-		p.mu.RUnlock()
+	if !p.gate.Enter() {
 		return ErrClosed
 	}
-	p.inflight.Add(1)
-	p.mu.RUnlock()
-	defer p.inflight.Done()
+	defer p.gate.Leave()
 
 	records := make([]kafkago.Message, len(msgs))
 	for i, msg := range msgs {
@@ -135,14 +130,9 @@ func (p *Publisher) write(ctx context.Context, records []kafkago.Message) error 
 // Close waits for in-flight publishes, then closes the writer. Safe to call
 // more than once.
 func (p *Publisher) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if !p.gate.Close() {
 		return nil
 	}
-	p.closed = true
-	p.mu.Unlock()
-	p.inflight.Wait()
 	if err := p.writer.Close(); err != nil {
 		return fmt.Errorf("close kafka writer: %w", err)
 	}
