@@ -87,6 +87,12 @@ eval: up ## scenario -> whole pipeline -> detectors and SQL scored against groun
 	@mkdir -p $(OUT)
 	set -a; . .tributary/env; set +a; $(GO) test -tags eval -count=1 -v -timeout 15m ./tests/eval 2>&1 | tee $(OUT)/eval.log
 
+.PHONY: eval-series
+eval-series: | $(BIN) ## score tributary-detect on labelled real KPI series and generated families (windowed NAB scoring); table + out/eval-series.json
+	@mkdir -p $(OUT)
+	$(GO) build -o $(BIN)/ ./processors/cmd/tributary-detect
+	$(GO) run ./tests/cmd/tributary-eval-series -detector $(BIN)/tributary-detect -out $(OUT)/eval-series.json
+
 .PHONY: sim
 sim: up ## run the 2-minute demo scenario (every anomaly kind) on the local stack; ground truth in out/demo.truth.jsonl
 	@mkdir -p $(OUT) $(BIN)
