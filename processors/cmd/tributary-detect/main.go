@@ -57,18 +57,20 @@ func main() {
 // run is main without the process: it returns the exit code (0 success,
 // 1 failure, 2 bad usage).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var cfg series.Config
+	// The flags' defaults are the scorer's, which the live detector uses.
+	var def, cfg series.Config
+	def.SetDefaults()
 	fs := flag.NewFlagSet("tributary-detect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	seasons := fs.String("seasons", "24h,168h", `seasonal periods to try, comma-separated; "none" for none`)
-	fs.IntVar(&cfg.Cooldown, "cooldown", 50, "points over which a score fades; later points score only if they beat it (-1: score every point)")
-	fs.IntVar(&cfg.Warmup, "warmup", 20, "points a forecaster learns before it scores")
-	fs.Float64Var(&cfg.HalfLife, "halflife", 5000, "points after which a past deviation weighs half in the series' history")
-	fs.Float64Var(&cfg.Range, "range", 0.5, "a value beyond the range seen so far by this share of it scores at least 0.5")
+	seasons := fs.String("seasons", formatSeasons(def.Seasons), `seasonal periods to try, comma-separated; "none" for none`)
+	fs.IntVar(&cfg.Cooldown, "cooldown", def.Cooldown, "points over which a score fades; later points score only if they beat it (-1: score every point)")
+	fs.IntVar(&cfg.Warmup, "warmup", def.Warmup, "points a forecaster learns before it scores")
+	fs.Float64Var(&cfg.HalfLife, "halflife", def.HalfLife, "points after which a past deviation weighs half in the series' history")
+	fs.Float64Var(&cfg.Range, "range", def.Range, "a value beyond the range seen so far by this share of it scores at least 0.5")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -111,6 +113,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func formatSeasons(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, d := range ds {
+		out = append(out, strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m"))
+	}
+	return strings.Join(out, ",")
 }
 
 func parseSeasons(s string) ([]time.Duration, error) {

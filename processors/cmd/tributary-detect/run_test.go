@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/processors/internal/series"
+	"github.com/tributary-io/tributary/processors/internal/stream"
+	"github.com/tributary-io/tributary/processors/internal/teledetect"
+	"github.com/tributary-io/tributary/schemas"
 )
 
 func csv(n int, header bool, layout string, spikeAt int) string {
@@ -116,5 +119,66 @@ func BenchmarkRun20k(b *testing.B) {
 		if err := score(context.Background(), &cfg, strings.NewReader(in), io.Discard); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSameScoresAsLiveDetector: tributary-detect and the live metric
+// detector (teledetect) give every point of a series the same score, so
+// what a user tries on an export is what the service will do.
+func TestSameScoresAsLiveDetector(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	t0 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var in strings.Builder
+	in.WriteString("timestamp,value\n")
+	var events []stream.Event
+	for i := range 3000 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		v := 50 + 10*math.Sin(2*math.Pi*float64(i)/1440) + 2*rng.NormFloat64()
+		switch {
+		case i >= 2000 && i < 2005:
+			v += 30
+		case i >= 2500:
+			v -= 25
+		}
+		v = math.Round(v*1000) / 1000
+		fmt.Fprintf(&in, "%s,%g\n", at.Format(time.RFC3339), v)
+		events = append(events, stream.Event{ID: fmt.Sprint(i), Tenant: "acme", Time: at,
+			Payload: schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "h1", Service: "api"}, Name: "cpu", Value: v}})
+	}
+
+	code, out, errb := 0, new(bytes.Buffer), new(bytes.Buffer)
+	if code = run(nil, strings.NewReader(in.String()), out, errb); code != 0 {
+		t.Fatalf("tributary-detect exit %d: %s", code, errb)
+	}
+	var cli []string
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n")[1:] {
+		cli = append(cli, l[strings.LastIndexByte(l, ',')+1:])
+	}
+
+	d, err := teledetect.New(teledetect.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live []string
+	alerts := 0
+	d.Trace = func(_, _ string, _ time.Time, _ float64, r series.Result) {
+		live = append(live, strconv.FormatFloat(r.Score, 'f', 6, 64))
+		if r.Alert {
+			alerts++
+		}
+	}
+	for _, e := range events {
+		d.Observe(e)
+	}
+	if len(cli) != len(live) {
+		t.Fatalf("%d scores from tributary-detect, %d from the live detector", len(cli), len(live))
+	}
+	for i := range cli {
+		if cli[i] != live[i] {
+			t.Fatalf("point %d: tributary-detect %s, live detector %s", i, cli[i], live[i])
+		}
+	}
+	if alerts == 0 {
+		t.Error("the series' spike and drop raised no alert: the comparison proves little")
 	}
 }

@@ -1,13 +1,15 @@
 // Package teledetect finds telemetry anomalies: spikes and drops of any
-// metric series against its own learned baseline (package robust), hosts
+// metric series against its own history (package series, the scorer
+// tributary-detect runs on a CSV), hosts
 // whose heartbeats stopped, and bursts of error logs per service.
 package teledetect
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
-	"github.com/tributary-io/tributary/processors/internal/robust"
+	"github.com/tributary-io/tributary/processors/internal/series"
 )
 
 // Detector name and the anomaly kinds it emits.
@@ -26,13 +28,12 @@ type Config struct {
 	MaxKeys  int           // per state map (default 100,000)
 	Idle     time.Duration // default 2h
 
-	Metric robust.Config
-	// MinScore is the per-point score (robust.Config.ScoreOf) that counts
-	// as anomalous, MinPoints how many consecutive such points of one
-	// series make a finding, so a lone noisy sample does not page anyone.
-	MinScore  float64       // default 0.35 (|z| ≈ 4.3 with default ZFloor/ZScale)
-	MinPoints int           // default 3
-	Cooldown  time.Duration // a series' incident stays open this long after its last anomalous point (default 1m)
+	// Metric scores each series; a point whose score reaches Metric.Alert
+	// (series.Result.Alert) opens an incident, reported once.
+	Metric series.Config
+	// Cooldown: a series' incident stays open this long after its last
+	// alerting point; alerts within it add to the incident, unreported.
+	Cooldown time.Duration // default 1m
 
 	// SilentAfter is k: a host is silent when the heartbeat watermark
 	// passes its last heartbeat plus k times the interval it announced.
@@ -53,13 +54,7 @@ func (c Config) WithDefaults() Config {
 	if c.Idle == 0 {
 		c.Idle = 2 * time.Hour
 	}
-	c.Metric = c.Metric.WithDefaults()
-	if c.MinScore == 0 {
-		c.MinScore = 0.35
-	}
-	if c.MinPoints == 0 {
-		c.MinPoints = 3
-	}
+	c.Metric.SetDefaults()
 	if c.Cooldown == 0 {
 		c.Cooldown = time.Minute
 	}
@@ -82,10 +77,10 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("teledetect: Lateness must not be negative, MaxKeys and Idle must be positive"))
 	}
 	if err := c.Metric.Validate(); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("teledetect: metric: %w", err))
 	}
-	if c.MinScore <= 0 || c.MinScore >= 1 || c.MinPoints < 1 || c.Cooldown <= 0 {
-		errs = append(errs, errors.New("teledetect: MinScore in (0, 1), MinPoints and Cooldown positive"))
+	if c.Cooldown <= 0 {
+		errs = append(errs, errors.New("teledetect: Cooldown must be positive"))
 	}
 	if c.SilentAfter < 1 || c.ErrWindow <= 0 || c.ErrMin < 2 {
 		errs = append(errs, errors.New("teledetect: SilentAfter >= 1, ErrWindow positive, ErrMin >= 2"))

@@ -3,19 +3,18 @@ package teledetect
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
-	"github.com/tributary-io/tributary/processors/internal/robust"
+	"github.com/tributary-io/tributary/processors/internal/series"
 	"github.com/tributary-io/tributary/processors/internal/stream"
 	"github.com/tributary-io/tributary/schemas"
 )
 
 type metric struct {
-	B     robust.State `json:"b"`
+	S     series.State `json:"s"`
 	Last  time.Time    `json:"last"`
-	Run   []stream.Hit `json:"run,omitempty"` // consecutive anomalous points
-	RunZ  float64      `json:"run_z"`
-	Until time.Time    `json:"until,omitzero"`
+	Until time.Time    `json:"until,omitzero"` // the open incident's end
 	Late  int          `json:"late"`
 }
 
@@ -45,6 +44,10 @@ type state struct {
 type Detector struct {
 	cfg Config
 	s   state
+	// Trace, when set, sees every metric point's verdict, keyed by
+	// "host/metric" as in the findings (tests compare it with
+	// tributary-detect's scores).
+	Trace func(tenant, series string, t time.Time, value float64, r series.Result)
 }
 
 var _ stream.Detector = (*Detector)(nil)
@@ -122,38 +125,27 @@ func (d *Detector) metric(ev stream.Event, p schemas.MetricSample) []stream.Find
 		return nil
 	}
 	m.Last = ev.Time
-	r := m.B.Update(&d.cfg.Metric, ev.Time, p.Value)
-	if r.Score < d.cfg.MinScore {
-		m.Run, m.RunZ = m.Run[:0], 0
+	r := m.S.Update(&d.cfg.Metric, ev.Time, p.Value)
+	if d.Trace != nil {
+		d.Trace(ev.Tenant, id, ev.Time, p.Value, r)
+	}
+	if !r.Alert {
 		return nil
-	}
-	if len(m.Run) > 0 && (r.Z > 0) != (m.RunZ > 0) {
-		m.Run = m.Run[:0] // a spike turning into a drop is a new run
-	}
-	m.Run = append(m.Run, stream.Hit{T: ev.Time, ID: ev.ID})
-	if len(m.Run) == 1 || absf(r.Z) > absf(m.RunZ) {
-		m.RunZ = r.Z
-	}
-	if len(m.Run) > 64 {
-		m.Run = m.Run[1:]
 	}
 	if ev.Time.Before(m.Until) {
 		m.Until = ev.Time.Add(d.cfg.Cooldown)
 		return nil
 	}
-	if len(m.Run) < d.cfg.MinPoints {
-		return nil
-	}
 	m.Until = ev.Time.Add(d.cfg.Cooldown)
 	kind := KindMetricSpike
-	if m.RunZ < 0 {
+	if r.Z < 0 {
 		kind = KindMetricDrop
 	}
 	return []stream.Finding{stream.NewFinding(ev.Tenant, kind, schemas.FamilyTelemetry, schemas.Entity{Type: "series", ID: id},
-		d.cfg.Metric.ScoreOf(m.RunZ)/d.cfg.MinScore, m.Run[0].T, ev.Time, Name, map[string]string{
+		r.Score/d.cfg.Metric.Alert, ev.Time, ev.Time, Name, map[string]string{
 			"host": p.Host, "metric": p.Name, "value": stream.F(p.Value), "expected": stream.F(r.Forecast),
-			"z": stream.F(m.RunZ), "points": stream.I(len(m.Run)), "score": stream.F(r.Score)},
-		stream.IDs(m.Run, 50))}
+			"z": stream.F(r.Z), "score": stream.F(r.Score), "beyond_range": strconv.FormatBool(r.Range)},
+		[]string{ev.ID})}
 }
 
 func (d *Detector) heartbeat(ev stream.Event, p schemas.Heartbeat) []stream.Finding {
@@ -214,13 +206,6 @@ func split(k string) (string, string) {
 		}
 	}
 	return "", k
-}
-
-func absf(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 func truncate(s string, n int) string {
