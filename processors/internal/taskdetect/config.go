@@ -36,11 +36,15 @@ type Config struct {
 	FailAlpha     float64       // EWMA weight of the baseline failure rate (default 0.01)
 
 	// Latency: the median robust z of the last LatRecent log-durations
-	// against the series' baseline (see package robust).
+	// against the series' baseline (see package robust). The baseline
+	// stops learning while that median is at least LatFreeze, until such
+	// a period has lasted LatRelearn completions.
 	LatRecent   int     // default 9
 	LatZ        float64 // default 3
 	LatFactor   float64 // and the median duration at least this times the baseline (default 1.5)
 	LatWarmup   int     // default 30
+	LatFreeze   float64 // default 0.5
+	LatRelearn  int     // default 200
 	LatWindow   time.Duration
 	StuckMin    time.Duration // a task is stuck after max(StuckMin, StuckFactor × typical duration)
 	StuckFactor float64       // default 20
@@ -81,6 +85,8 @@ func (c Config) WithDefaults() Config {
 	f(&c.LatZ, 3)
 	f(&c.LatFactor, 1.5)
 	i(&c.LatWarmup, 30)
+	f(&c.LatFreeze, 0.5)
+	i(&c.LatRelearn, 200)
 	d(&c.LatWindow, time.Minute)
 	d(&c.StuckMin, 30*time.Second)
 	f(&c.StuckFactor, 20)
@@ -99,8 +105,8 @@ func (c Config) Validate() error {
 	if c.FailWindow <= 0 || c.FailMinEvents < 1 || c.FailMinRate <= 0 || c.FailMinRate > 1 || c.FailZ <= 0 || c.FailAlpha <= 0 || c.FailAlpha > 1 {
 		errs = append(errs, errors.New("taskdetect: FailWindow, FailMinEvents, FailZ positive; FailMinRate and FailAlpha in (0, 1]"))
 	}
-	if c.LatRecent < 1 || c.LatZ <= 0 || c.LatFactor < 1 || c.LatWarmup < 1 || c.LatWindow <= 0 {
-		errs = append(errs, errors.New("taskdetect: LatRecent, LatZ, LatWarmup, LatWindow positive; LatFactor >= 1"))
+	if c.LatRecent < 1 || c.LatZ <= 0 || c.LatFactor < 1 || c.LatWarmup < 1 || c.LatWindow <= 0 || c.LatFreeze <= 0 || c.LatRelearn < 1 {
+		errs = append(errs, errors.New("taskdetect: LatRecent, LatZ, LatWarmup, LatWindow, LatFreeze, LatRelearn positive; LatFactor >= 1"))
 	}
 	if c.StuckMin <= 0 || c.StuckFactor <= 0 || c.StuckDefault <= 0 || c.RetryWindow <= 0 || c.RetryMin < 2 {
 		errs = append(errs, errors.New("taskdetect: StuckMin, StuckFactor, StuckDefault, RetryWindow positive; RetryMin >= 2"))

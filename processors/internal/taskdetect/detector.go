@@ -13,14 +13,15 @@ import (
 )
 
 type series struct {
-	Outcomes stream.Burst `json:"outcomes"` // terminal events, label "f" for failures
-	Base     float64      `json:"base"`     // learned failure rate
-	BaseN    int          `json:"base_n"`
-	Lat      robust.State `json:"lat"` // log(duration_ms)
-	Recent   []float64    `json:"recent"`
-	RecentT  []time.Time  `json:"recent_t"`
-	LatUntil time.Time    `json:"lat_until,omitzero"`
-	Retries  stream.Burst `json:"retries"`
+	Outcomes stream.Burst    `json:"outcomes"` // terminal events, label "f" for failures
+	Base     float64         `json:"base"`     // learned failure rate
+	BaseN    int             `json:"base_n"`
+	Lat      robust.Baseline `json:"lat"`    // of log(duration_ms)
+	Frozen   int             `json:"frozen"` // points the baseline has not learned in a raised period
+	Recent   []float64       `json:"recent"`
+	RecentT  []time.Time     `json:"recent_t"`
+	LatUntil time.Time       `json:"lat_until,omitzero"`
+	Retries  stream.Burst    `json:"retries"`
 }
 
 type task struct {
@@ -56,9 +57,9 @@ func New(cfg Config) (*Detector, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	// Durations: no trend, slow level, long patience before accepting a
-	// new regime, so a regression is reported rather than learned.
-	lat := robust.Config{Alpha: 0.05, Beta: -1, Warmup: cfg.LatWarmup, RegimeAfter: 1000, MinRelScale: 0.01}.WithDefaults()
+	// Durations in log space: a slow level, and a spread of at least 5%.
+	lat := robust.Config{Alpha: 0.05, MinScale: 0.05}
+	lat.SetDefaults()
 	d := &Detector{cfg: cfg, lat: lat}
 	d.reset()
 	return d, nil
@@ -166,24 +167,38 @@ func (d *Detector) outcome(ev stream.Event, r schemas.TaskRef, failed bool, durM
 func (d *Detector) latency(ev stream.Event, s *series, id string, durMS int64) []stream.Finding {
 	c := d.cfg
 	x := math.Log1p(float64(durMS))
-	res := s.Lat.Update(&d.lat, ev.Time, x)
-	if s.Lat.N <= c.LatWarmup {
+	if s.Lat.N < c.LatWarmup {
+		s.Lat.Learn(&d.lat, x)
 		return nil
 	}
-	s.Recent = append(s.Recent, res.Z)
+	z := s.Lat.Z(&d.lat, x)
+	s.Recent = append(s.Recent, z)
 	s.RecentT = append(s.RecentT, ev.Time)
 	if len(s.Recent) > c.LatRecent {
 		s.Recent, s.RecentT = s.Recent[1:], s.RecentT[1:]
 	}
-	if len(s.Recent) < c.LatRecent {
-		return nil
-	}
 	sorted := slices.Clone(s.Recent)
 	slices.Sort(sorted)
 	medZ := sorted[len(sorted)/2]
+	// The baseline learns only while the recent run times look normal: a
+	// regression ramps in (the slow runs' fast tail arrives first), and a
+	// baseline that kept learning would follow it up and never see it.
+	// A raised period that lasts LatRelearn completions is the new normal.
+	switch {
+	case medZ < c.LatFreeze:
+		s.Frozen = 0
+		s.Lat.Learn(&d.lat, x)
+	case s.Frozen >= c.LatRelearn:
+		s.Lat.Learn(&d.lat, x)
+	default:
+		s.Frozen++
+	}
+	if len(s.Recent) < c.LatRecent {
+		return nil
+	}
 	// The median excess in log space, back in linear terms: how many times
 	// slower than the baseline the recent attempts ran.
-	ratio := math.Exp(medZ * 1.2533 * s.Lat.Scale)
+	ratio := math.Exp(medZ * s.Lat.Sigma(&d.lat))
 	trig := medZ >= c.LatZ && ratio >= c.LatFactor
 	if ev.Time.Before(s.LatUntil) {
 		if trig {
@@ -197,7 +212,7 @@ func (d *Detector) latency(ev stream.Event, s *series, id string, durMS int64) [
 	s.LatUntil = ev.Time.Add(c.LatWindow)
 	hit := []stream.Hit{{T: s.RecentT[0], ID: ev.ID}, {T: ev.Time, ID: ev.ID}}
 	return []stream.Finding{d.finding(ev.Tenant, KindLatencyRegression, "task", id, medZ/c.LatZ, hit, hit[1:], map[string]string{
-		"median_z": stream.F(medZ), "baseline_ms": stream.F(math.Expm1(res.Forecast)), "ratio": stream.F(ratio),
+		"median_z": stream.F(medZ), "baseline_ms": stream.F(math.Expm1(s.Lat.Level)), "ratio": stream.F(ratio),
 		"last_ms": stream.I(int(durMS)), "samples": stream.I(len(s.Recent))})}
 }
 

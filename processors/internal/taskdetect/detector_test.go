@@ -2,6 +2,7 @@ package taskdetect
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -116,5 +117,46 @@ func TestTaskDetector(t *testing.T) {
 				t.Fatalf("findings\n got %v\nwant %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLatencyRegressionRampingIn is make eval's shape, which the detector
+// missed (F1 0.00): a short history, then tasks started in a 40 s window
+// run 5x longer. Their completions arrive over the next minutes mixed
+// with the fast ones still finishing, the slow runs' fast tail first, and
+// a baseline that kept learning followed them up (median z peaked near
+// 1.9, under the trigger of 3).
+func TestLatencyRegressionRampingIn(t *testing.T) {
+	for seed := range uint64(5) {
+		g := &gen{rng: rand.New(rand.NewPCG(seed, 9))}
+		for at := time.Duration(0); at < 4*time.Minute; at += time.Duration(g.rng.ExpFloat64() * float64(150*time.Millisecond)) {
+			mean := 2 * time.Second
+			if at >= 50*time.Second && at < 90*time.Second {
+				mean *= 5
+			}
+			const sigma = 0.4
+			dur := time.Duration(float64(mean) * math.Exp(sigma*g.rng.NormFloat64()-sigma*sigma/2))
+			g.run(at, "report.build", dur, g.rng.Float64() < 0.03, false)
+		}
+		slices.SortStableFunc(g.out, func(a, b stream.Event) int { return a.Time.Compare(b.Time) })
+		d, err := New(Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		var at time.Duration
+		for _, e := range g.out {
+			for _, f := range d.Observe(e) {
+				got = append(got, f.Anomaly.Kind)
+				if f.Anomaly.Kind == KindLatencyRegression && at == 0 {
+					at = e.Time.Sub(t0)
+				}
+			}
+		}
+		if !slices.Equal(got, []string{KindLatencyRegression}) {
+			t.Errorf("seed %d: findings %v, want one latency regression", seed, got)
+		} else if at > 75*time.Second {
+			t.Errorf("seed %d: found at %s, want within 25 s of the first slow start", seed, at)
+		}
 	}
 }
