@@ -149,10 +149,16 @@ func taskFixture(f *fx) {
 		f.task(id(), "export", st, 1, dur(800), at(sec(600+2*i)))
 		f.task(id(), "email", "succeeded", 1, dur(800), at(sec(600+2*i)))
 	}
-	// Latency: export ×5 in minute 20, email normal.
-	for i := range 10 {
-		f.task(id(), "export", "succeeded", 1, dur(4000), at(sec(1200+5*i)))
-		f.task(id(), "email", "succeeded", 1, dur(800), at(sec(1200+5*i)))
+	// Latency: export completions every 2 s from minute 19.5 to 22.5 run
+	// ×5 for 36 s astride a minute boundary (so minute buckets would each
+	// be half fast), email normal.
+	for s := 1170; s < 1350; s += 2 {
+		d := 800.0
+		if s >= 1250 && s < 1286 {
+			d = 4000
+		}
+		f.task(id(), "export", "succeeded", 1, dur(d), at(sec(s)))
+		f.task(id(), "email", "succeeded", 1, dur(800), at(sec(s)))
 	}
 	// Stuck: s1 never ends; s2 ends; s3 is too young to call.
 	f.task("s1", "export", "started", 1, -1, at(sec(300)))
