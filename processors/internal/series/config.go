@@ -60,7 +60,7 @@ const (
 	prior       = 50   // weight, in points, of the assumed normal distribution a model starts from
 	outlierP    = 1e-3 // a deviation this improbable is an outlier ...
 	outlierW    = 0.1  // ... and teaches the distribution this much while outliers are rare ...
-	outlierRate = 0.01 // ... rarer than this share of points
+	outlierRate = 0.003 // ... rarer than this share of points
 	switchGain  = 0.85 // a model replaces the active one only with a fit this much better
 	recordGain  = 0.05 // how much a point must beat the fading recent scores by
 )
