@@ -56,13 +56,14 @@ const (
 	shrink      = 10.0  // a bin's spread counts as many periods of the overall scale
 	shiftAfter  = 12    // points in a row beyond shiftZ on one side that move the level to them
 	shiftZ      = 2.0
-	resFloor    = 0.1  // sigma is at least this share of the series' resolution
-	prior       = 50   // weight, in points, of the assumed normal distribution a model starts from
-	outlierP    = 1e-3 // a deviation this improbable is an outlier ...
-	outlierW    = 0.1  // ... and teaches the distribution this much while outliers are rare ...
-	outlierRate = 0.003 // ... rarer than this share of points
-	switchGain  = 0.85 // a model replaces the active one only with a fit this much better
-	recordGain  = 0.05 // how much a point must beat the fading recent scores by
+	resFloor    = 0.1   // sigma is at least this share of the series' resolution
+	prior       = 50    // weight, in points, of the assumed normal distribution a model starts from
+	outlierP    = 1e-3  // a deviation this improbable is an outlier ...
+	outlierW    = 0.1   // ... and teaches the distribution this much while outliers are rare ...
+	outlierRate = 0.005 // ... rarer than this share of points
+	rangeAfter  = 100   // points before the range seen is wide enough to judge by
+	switchGain  = 0.85  // a model replaces the active one only with a fit this much better
+	recordGain  = 0.05  // how much a point must beat the fading recent scores by
 )
 
 // SetDefaults fills zero fields.

@@ -97,7 +97,7 @@ func (s *State) Update(c *Config, t time.Time, x float64) Result {
 		}
 		m.Learn(ts, x, f, floor)
 	}
-	if s.N >= c.Warmup {
+	if s.N >= rangeAfter {
 		if e := s.exceed(x); e > c.Range && math.Abs(x-min(max(x, s.Min), s.Max)) > 2*prevRes {
 			// Well beyond everything seen: an alert at least, stronger the
 			// further out.
