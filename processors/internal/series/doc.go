@@ -9,7 +9,8 @@
 //     and, once the series has lasted a configured season (a day, a week),
 //     a seasonal profile with a spread per bin (busy hours are noisier than
 //     quiet ones). A seasonal profile records one period before it
-//     forecasts and competes only after another. The forecaster with the
+//     forecasts, learns for another before its deviations count, and
+//     competes once it has a period of them. The forecaster with the
 //     smallest recent absolute error is used. Every observation teaches
 //     every forecaster, winsorised at clip sigmas, so the scale grows
 //     through a lasting change instead of shrinking (the ratchet of the

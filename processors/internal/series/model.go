@@ -25,11 +25,12 @@ type Model struct {
 	N   int     `json:"n"` // points learned since the model was ready
 	// Mean is the recent average of z (Span points, winsorised): the
 	// sustained deviation. Point and Sust are the distributions of |z| and |Mean|.
-	Mean     float64 `json:"mean"`
-	Point    Tail    `json:"point"`
-	Sust     Tail    `json:"sust"`
-	Outliers float64 `json:"outliers"` // fading count of outlying points
-	Seen     float64 `json:"seen"`     // and of all points
+	Mean      float64 `json:"mean"`
+	Point     Tail    `json:"point"`
+	Sust      Tail    `json:"sust"`
+	Outliers  float64 `json:"outliers"` // fading count of runs of outlying points
+	InOutlier bool    `json:"in_outlier"`
+	Seen      float64 `json:"seen"` // and of all points
 	// A seasonal model's period in seconds, the unix second its profile
 	// started (the first period only records), and the profile.
 	Period float64   `json:"period,omitempty"`
@@ -71,6 +72,11 @@ func (m *Model) periods(ts float64) float64 { return math.Floor((ts - m.Since) /
 // Ready tells whether the model forecasts: a seasonal one once it has
 // recorded a whole period.
 func (m *Model) Ready(ts float64) bool { return len(m.Season) == 0 || m.periods(ts) >= 1 }
+
+// mature tells whether the model's deviations are its own to judge by: a
+// seasonal profile's first learning period is still a mean of one or two
+// periods, noisier than it will be, and would widen the distribution.
+func (m *Model) mature(ts float64) bool { return len(m.Season) == 0 || m.periods(ts) >= 2 }
 
 // Forecast is the model's expectation at unix second ts.
 func (m *Model) Forecast(ts float64) float64 { return m.Level + phi*m.Trend + m.season(ts) }
@@ -152,9 +158,11 @@ func (m *Model) Observe(c *Config, z, step float64) (pPoint, pSust float64) {
 	fade := math.Exp2(-1 / c.HalfLife)
 	m.Seen = m.Seen*fade + 1
 	m.Outliers *= fade
-	if min(pPoint, pSust) < outlierP {
-		m.Outliers++
+	out := min(pPoint, pSust) < outlierP
+	if out && !m.InOutlier {
+		m.Outliers++ // episodes, not points: a day-long anomaly is one
 	}
+	m.InOutlier = out
 	w := min(1, max(outlierW, m.Outliers/(m.Seen+1/outlierRate)/outlierRate))
 	m.Point.Add(math.Abs(z), weight(pPoint, w), c.HalfLife)
 	m.Sust.Add(math.Abs(m.Mean), weight(pSust, w), c.HalfLife)

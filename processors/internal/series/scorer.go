@@ -86,7 +86,7 @@ func (s *State) Update(c *Config, t time.Time, x float64) Result {
 		f := m.Forecast(ts)
 		sigma := m.Sigma(ts, floor)
 		z := (x - f) / sigma
-		if m.N >= c.Warmup {
+		if m.N >= c.Warmup && m.mature(ts) {
 			pPoint, pSust := m.Observe(c, z, s.Res/sigma)
 			if i == s.Active {
 				p = min(1, 2*min(pPoint, pSust))
@@ -240,11 +240,12 @@ func (s *State) choose(c *Config, ts float64) {
 	s.Active = best
 }
 
-// settled tells whether a model has scored long enough: Warmup points, and
-// a seasonal one a whole period.
+// settled tells whether a model has scored long enough to be chosen: a
+// plain one Warmup points, a seasonal one a whole period of mature
+// deviations.
 func (s *State) settled(c *Config, m *Model) bool {
-	if m.N < c.Warmup {
-		return false
+	if m.Period == 0 {
+		return m.N >= c.Warmup
 	}
-	return m.Period == 0 || (s.Step > 0 && float64(m.N) >= m.Period/s.Step)
+	return s.Step > 0 && m.Point.Count >= c.Warmup && float64(m.Point.Count) >= m.Period/s.Step
 }
