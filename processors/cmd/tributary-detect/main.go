@@ -44,7 +44,7 @@ Picking a threshold
   0.5 is the live detector's alert level: one in 100,000. Every series is
   calibrated on itself, so one threshold serves all. On the labelled
   series of 'make eval-series' the best single threshold was about 0.26
-  (0.28 where false alarms cost double); lower pages on noise, above 0.4
+  (0.27 where false alarms cost double); lower pages on noise, above 0.4
   only stark anomalies remain. That command prints how each threshold
   scores.
 
