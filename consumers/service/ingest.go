@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/consumers/internal/ingest"
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
 	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/infra/router"
 	"github.com/tributary-io/tributary/schemas"
@@ -67,12 +67,12 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		return fmt.Errorf("ingest: %w", err)
 	}
 
-	jsPub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{Logger: log})
+	jsPub, err := natsbus.NewPublisher(js, natsbus.PublisherConfig{Logger: log})
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 	closers = append(closers, jsPub.Close)
-	kafkaPub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: log})
+	kafkaPub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: log})
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -145,7 +145,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 // addHandler registers one subscription with the standard stack plus,
 // innermost first: metrics, then (event tables only) the filtered poison
 // queue to the family's dead-letter destination on the same transport.
-func addHandler(r *message.Router, cfg IngestConfig, js natsjs.JetStream, s subscription, w *clickhouse.BatchWriter,
+func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s subscription, w *clickhouse.BatchWriter,
 	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, log *slog.Logger) error {
 	sub, err := subscriber(cfg, js, s, log)
 	if err != nil {
@@ -171,22 +171,22 @@ func addHandler(r *message.Router, cfg IngestConfig, js natsjs.JetStream, s subs
 	return nil
 }
 
-func subscriber(cfg IngestConfig, js natsjs.JetStream, s subscription, log *slog.Logger) (message.Subscriber, error) {
+func subscriber(cfg IngestConfig, js jetstream.JetStream, s subscription, log *slog.Logger) (message.Subscriber, error) {
 	name := cfg.Group + "-" + s.name
 	switch s.transport {
 	case schemas.TransportJetStream:
-		return jetstream.NewSubscriber(js, jetstream.SubscriberConfig{
+		return natsbus.NewSubscriber(js, natsbus.SubscriberConfig{
 			Durable: name, MaxAckPending: cfg.InFlight, FetchBatch: min(cfg.InFlight, 500),
-			AckWait: cfg.AckWait, StartFrom: jetstream.StartFrom(cfg.StartFrom), Logger: log,
+			AckWait: cfg.AckWait, StartFrom: natsbus.StartFrom(cfg.StartFrom), Logger: log,
 		})
 	case schemas.TransportKafka:
-		kc := kafka.SubscriberConfig{
+		kc := kafkabus.SubscriberConfig{
 			// InFlight is per subscription, as on JetStream: split over the
 			// topic's partitions. Each in-flight message holds a handler
 			// goroutine blocked in Write, so this is the memory bound.
 			Brokers: cfg.KafkaBrokers, GroupID: name, Logger: log,
 			MaxInFlightPerPartition: max(1, cfg.InFlight/cfg.Provision.TopicPartitions),
-			StartFrom:               kafka.StartOffset(cfg.StartFrom),
+			StartFrom:               kafkabus.StartOffset(cfg.StartFrom),
 			// One fetch buffer per partition reader, and an instance reads
 			// ~27 partitions (9 topics × 3): the transport's 10 MiB default
 			// alone would allow 270 MiB. 1 MiB still carries thousands of
@@ -199,7 +199,7 @@ func subscriber(cfg IngestConfig, js natsjs.JetStream, s subscription, log *slog
 		t := cfg.KafkaSessionTimeout
 		kc.SessionTimeout, kc.HeartbeatInterval = t, max(t/10, 100*time.Millisecond)
 		kc.RebalanceTimeout, kc.DrainTimeout = t, t/2
-		return kafka.NewSubscriber(kc)
+		return kafkabus.NewSubscriber(kc)
 	default:
 		return nil, fmt.Errorf("subscription %s: unknown transport %q", s.name, s.transport)
 	}

@@ -1,4 +1,4 @@
-// Package bus holds what both transports (bus/kafka, bus/jetstream) agree on:
+// Package bus holds what both transports (kafkabus, natsbus) agree on:
 // how a Watermill message travels as a broker record.
 //
 // Metadata maps 1:1 to Kafka record headers and NATS message headers, keys

@@ -15,7 +15,7 @@ import (
 	"regexp"
 	"strings"
 
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 )
 
 // pom.xml names the broker jars; Maven resolves them from Maven Central.
@@ -179,10 +179,10 @@ func (s kafkaServer) command() *exec.Cmd {
 func (s kafkaServer) ready(ctx context.Context) error {
 	// A transport of its own: kafka-go's default one caches metadata, and
 	// would answer for a broker that has since died.
-	transport := &kafkago.Transport{}
+	transport := &kafka.Transport{}
 	defer transport.CloseIdleConnections()
-	client := &kafkago.Client{Addr: kafkago.TCP(s.broker()), Transport: transport}
-	resp, err := client.Metadata(ctx, &kafkago.MetadataRequest{})
+	client := &kafka.Client{Addr: kafka.TCP(s.broker()), Transport: transport}
+	resp, err := client.Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
 		return err
 	}

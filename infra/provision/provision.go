@@ -9,10 +9,10 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -24,7 +24,7 @@ type Config struct {
 	// ReplicationFactor of new topics (default 1, the local stack's single broker).
 	ReplicationFactor int
 	// Stream is the template for every stream: limits, duplicates window.
-	Stream jetstream.StreamSpec
+	Stream natsbus.StreamSpec
 }
 
 // WithDefaults fills unset fields.
@@ -53,7 +53,7 @@ func (c Config) Validate() error {
 // Apply makes every stream and topic of p exist. js or brokers may be nil
 // for a service that uses only one transport; that transport's part is
 // then skipped.
-func Apply(ctx context.Context, cfg Config, js natsjs.JetStream, brokers []string, p schemas.Provisioning) error {
+func Apply(ctx context.Context, cfg Config, js jetstream.JetStream, brokers []string, p schemas.Provisioning) error {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -62,17 +62,17 @@ func Apply(ctx context.Context, cfg Config, js natsjs.JetStream, brokers []strin
 		for _, s := range p.Streams {
 			spec := cfg.Stream
 			spec.Name, spec.Subjects = s.Name, s.Subjects
-			if err := jetstream.EnsureStream(ctx, js, spec); err != nil {
+			if err := natsbus.EnsureStream(ctx, js, spec); err != nil {
 				return fmt.Errorf("provision stream %s: %w", s.Name, err)
 			}
 		}
 	}
 	if len(brokers) > 0 && len(p.Topics) > 0 {
-		specs := make([]kafka.TopicSpec, len(p.Topics))
+		specs := make([]kafkabus.TopicSpec, len(p.Topics))
 		for i, t := range p.Topics {
-			specs[i] = kafka.TopicSpec{Name: t, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.ReplicationFactor}
+			specs[i] = kafkabus.TopicSpec{Name: t, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.ReplicationFactor}
 		}
-		if err := kafka.EnsureTopics(ctx, brokers, specs); err != nil {
+		if err := kafkabus.EnsureTopics(ctx, brokers, specs); err != nil {
 			return fmt.Errorf("provision topics: %w", err)
 		}
 	}
@@ -84,7 +84,7 @@ func Apply(ctx context.Context, cfg Config, js natsjs.JetStream, brokers []strin
 // or publishes.
 type Bus struct {
 	NC *nats.Conn
-	JS natsjs.JetStream
+	JS jetstream.JetStream
 }
 
 // Connect dials NATS as name (reconnecting forever: a broker restart must
@@ -95,7 +95,7 @@ func Connect(ctx context.Context, cfg Config, name, natsURL string, brokers []st
 	if err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", natsURL, err)
 	}
-	js, err := natsjs.New(nc)
+	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // checkpointer keeps detector state in a JetStream key-value bucket, one
@@ -18,14 +18,14 @@ import (
 // last checkpoint (CheckpointInterval) for events already acked; a clean
 // shutdown loses nothing.
 type checkpointer struct {
-	kv   natsjs.KeyValue
+	kv   jetstream.KeyValue
 	cfg  Config
 	fams []*family
 	log  *slog.Logger
 }
 
-func newCheckpointer(ctx context.Context, js natsjs.JetStream, cfg Config, fams []*family, log *slog.Logger) (*checkpointer, error) {
-	kv, err := js.CreateOrUpdateKeyValue(ctx, natsjs.KeyValueConfig{Bucket: cfg.StateBucket, History: 1,
+func newCheckpointer(ctx context.Context, js jetstream.JetStream, cfg Config, fams []*family, log *slog.Logger) (*checkpointer, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: cfg.StateBucket, History: 1,
 		Description: "tributary streaming detector checkpoints"})
 	if err != nil {
 		return nil, fmt.Errorf("detect: state bucket %s: %w", cfg.StateBucket, err)
@@ -38,7 +38,7 @@ func (c *checkpointer) key(f *family) string { return c.cfg.Group + "." + f.name
 func (c *checkpointer) restore(ctx context.Context) error {
 	for _, f := range c.fams {
 		e, err := c.kv.Get(ctx, c.key(f))
-		if errors.Is(err, natsjs.ErrKeyNotFound) {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue
 		}
 		if err != nil {

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/infra/bus"
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/infra/router"
 	"github.com/tributary-io/tributary/processors/internal/authdetect"
@@ -89,12 +89,12 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 	}
 	closers = append(closers, bus.Close)
 	js := bus.JS
-	jsPub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{Logger: log})
+	jsPub, err := natsbus.NewPublisher(js, natsbus.PublisherConfig{Logger: log})
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
 	closers = append(closers, jsPub.Close)
-	kafkaPub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: log})
+	kafkaPub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: log})
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
@@ -206,14 +206,14 @@ func (p *publisher) publish(ctx context.Context, env schemas.Envelope) error {
 	return nil
 }
 
-func subscriber(cfg Config, js natsjs.JetStream, in input, name string, log *slog.Logger) (message.Subscriber, error) {
+func subscriber(cfg Config, js jetstream.JetStream, in input, name string, log *slog.Logger) (message.Subscriber, error) {
 	switch in.transport {
 	case schemas.TransportJetStream:
-		return jetstream.NewSubscriber(js, jetstream.SubscriberConfig{Durable: name, StartFrom: jetstream.StartFrom(cfg.StartFrom),
+		return natsbus.NewSubscriber(js, natsbus.SubscriberConfig{Durable: name, StartFrom: natsbus.StartFrom(cfg.StartFrom),
 			MaxAckPending: 256, FetchBatch: 100, Logger: log})
 	case schemas.TransportKafka:
-		return kafka.NewSubscriber(kafka.SubscriberConfig{Brokers: cfg.KafkaBrokers, GroupID: name + "-" + sanitize(in.topic),
-			StartFrom: kafka.StartOffset(cfg.StartFrom), MaxInFlightPerPartition: 64, Logger: log})
+		return kafkabus.NewSubscriber(kafkabus.SubscriberConfig{Brokers: cfg.KafkaBrokers, GroupID: name + "-" + sanitize(in.topic),
+			StartFrom: kafkabus.StartOffset(cfg.StartFrom), MaxInFlightPerPartition: 64, Logger: log})
 	}
 	return nil, errors.New("unknown transport " + string(in.transport))
 }

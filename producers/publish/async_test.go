@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tributary-io/tributary/schemas"
 )
@@ -40,9 +40,9 @@ func TestAsyncResults(t *testing.T) {
 		{name: "transient failure is retried inside the batch", js: &scripted{errs: []error{io.EOF}}, kf: &scripted{},
 			events:   func(t *testing.T) []schemas.Envelope { return []schemas.Envelope{loginEvent(t)} },
 			wantErrs: []error{nil}, wantSent: 1},
-		{name: "an event fails if one of its destinations fails", js: &scripted{}, kf: &scripted{errs: []error{kafkago.TopicAuthorizationFailed}},
+		{name: "an event fails if one of its destinations fails", js: &scripted{}, kf: &scripted{errs: []error{kafka.TopicAuthorizationFailed}},
 			events:   func(t *testing.T) []schemas.Envelope { return []schemas.Envelope{anomalyEvent(t)} },
-			wantErrs: []error{kafkago.TopicAuthorizationFailed}, wantSent: 1},
+			wantErrs: []error{kafka.TopicAuthorizationFailed}, wantSent: 1},
 		{name: "invalid events are refused up front", js: &scripted{}, kf: &scripted{},
 			events: func(t *testing.T) []schemas.Envelope {
 				e := loginEvent(t)
@@ -53,7 +53,7 @@ func TestAsyncResults(t *testing.T) {
 		{name: "a message the broker refuses fails alone, not its batch",
 			js: &scripted{errOf: func(msgs []*message.Message) error {
 				if slices.ContainsFunc(msgs, func(m *message.Message) bool { return m.UUID == bad.ID }) {
-					return kafkago.MessageSizeTooLarge
+					return kafka.MessageSizeTooLarge
 				}
 				return nil
 			}}, kf: &scripted{},

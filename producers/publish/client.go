@@ -22,8 +22,8 @@ import (
 // Transport is what a bus adapter offers the SDK. Publish must return only
 // after the broker acknowledged every message (JetStream PubAck, Kafka
 // acks=all), must be safe for concurrent use, and must accept the same
-// messages again after a failure (the client retries); infra/bus/kafka and
-// infra/bus/jetstream publishers do all three.
+// messages again after a failure (the client retries); infra/kafkabus and
+// infra/natsbus publishers do all three.
 type Transport interface {
 	Publish(topic string, msgs ...*message.Message) error
 }

@@ -6,10 +6,10 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/schemas"
 )
@@ -35,18 +35,18 @@ type DialConfig struct {
 func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 	c := &Conn{}
 	transports := map[schemas.Transport]Transport{}
-	var js natsjs.JetStream
+	var js jetstream.JetStream
 	if cfg.NATSURL != "" {
 		nc, err := nats.Connect(cfg.NATSURL, nats.Name("tributary-"+cfg.Source), nats.MaxReconnects(-1))
 		if err != nil {
 			return nil, fmt.Errorf("publish: connect nats %s: %w", cfg.NATSURL, err)
 		}
 		c.closers = append(c.closers, func() error { nc.Close(); return nil })
-		if js, err = natsjs.New(nc); err != nil {
+		if js, err = jetstream.New(nc); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("publish: jetstream: %w", err)
 		}
-		pub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{Logger: cfg.Logger})
+		pub, err := natsbus.NewPublisher(js, natsbus.PublisherConfig{Logger: cfg.Logger})
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("publish: %w", err)
@@ -55,7 +55,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 		transports[schemas.TransportJetStream] = pub
 	}
 	if len(cfg.KafkaBrokers) > 0 {
-		pub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: cfg.Logger})
+		pub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: cfg.Logger})
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("publish: %w", err)

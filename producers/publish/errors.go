@@ -6,10 +6,10 @@ import (
 	"fmt"
 
 	"github.com/nats-io/nats.go"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -43,7 +43,7 @@ func permanent(err error) error {
 	case errors.Is(err, context.Canceled):
 		// The caller gave up; retrying against its will helps no one.
 		return err
-	case errors.Is(err, jetstream.ErrClosed), errors.Is(err, kafka.ErrClosed), errors.Is(err, nats.ErrConnectionClosed):
+	case errors.Is(err, natsbus.ErrClosed), errors.Is(err, kafkabus.ErrClosed), errors.Is(err, nats.ErrConnectionClosed):
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	case errors.Is(err, nats.ErrMaxPayload):
 		return fmt.Errorf("%w: the NATS server refused the message: %w", schemas.ErrTooLarge, err)
@@ -52,11 +52,11 @@ func permanent(err error) error {
 	}
 	if kerr, ok := kafkaError(err); ok {
 		switch {
-		case kerr == kafkago.MessageSizeTooLarge || kerr == kafkago.RecordListTooLarge:
+		case kerr == kafka.MessageSizeTooLarge || kerr == kafka.RecordListTooLarge:
 			return fmt.Errorf("%w: the Kafka broker refused the message: %w", schemas.ErrTooLarge, err)
-		case kerr == kafkago.InvalidTopic:
+		case kerr == kafka.InvalidTopic:
 			return fmt.Errorf("%w: %w", ErrNoRoute, err)
-		case !kerr.Temporary() && kerr != kafkago.UnknownTopicOrPartition:
+		case !kerr.Temporary() && kerr != kafka.UnknownTopicOrPartition:
 			// Authorization, invalid record, unsupported version: the broker
 			// says no and will keep saying it. An unknown topic is left
 			// transient because it is what a broker still starting answers.
@@ -68,12 +68,12 @@ func permanent(err error) error {
 
 // kafkaError finds a Kafka protocol error in err, also inside kafka-go's
 // WriteErrors (one error per message, and no Unwrap).
-func kafkaError(err error) (kafkago.Error, bool) {
-	var kerr kafkago.Error
+func kafkaError(err error) (kafka.Error, bool) {
+	var kerr kafka.Error
 	if errors.As(err, &kerr) {
 		return kerr, true
 	}
-	var werrs kafkago.WriteErrors
+	var werrs kafka.WriteErrors
 	if errors.As(err, &werrs) {
 		for _, e := range werrs {
 			if e != nil && errors.As(e, &kerr) {

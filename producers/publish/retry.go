@@ -90,7 +90,7 @@ func equalJitter(d time.Duration) time.Duration {
 }
 
 // ContextPublisher is implemented by transports whose publish honours a
-// deadline (infra/bus/kafka and infra/bus/jetstream publishers do); the
+// deadline (infra/kafkabus and infra/natsbus publishers do); the
 // client then bounds each attempt with RetryConfig.AttemptTimeout.
 type ContextPublisher interface {
 	PublishContext(ctx context.Context, topic string, msgs ...*message.Message) error

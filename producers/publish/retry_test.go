@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tributary-io/tributary/schemas"
 )
@@ -32,7 +32,7 @@ func TestPublishRetries(t *testing.T) {
 			errs: []error{unreachable, context.DeadlineExceeded, io.ErrUnexpectedEOF}, wantCalls: 4,
 			wantWaits: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond}},
 		{name: "kafka temporary protocol errors are retried", retry: retry,
-			errs: []error{kafkago.NotEnoughReplicas, kafkago.WriteErrors{kafkago.LeaderNotAvailable}}, wantCalls: 3,
+			errs: []error{kafka.NotEnoughReplicas, kafka.WriteErrors{kafka.LeaderNotAvailable}}, wantCalls: 3,
 			wantWaits: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}},
 		{name: "attempts are bounded", retry: retry,
 			errs: []error{unreachable, unreachable, unreachable, unreachable, unreachable}, wantCalls: 4,
@@ -44,10 +44,10 @@ func TestPublishRetries(t *testing.T) {
 		{name: "NATS max payload is permanent and means too large", retry: retry,
 			errs: []error{nats.ErrMaxPayload}, wantCalls: 1, wantIs: []error{schemas.ErrTooLarge, schemas.ErrInvalid}},
 		{name: "Kafka message too large is permanent", retry: retry,
-			errs: []error{fmt.Errorf("kafka publish: %w", kafkago.WriteErrors{kafkago.MessageSizeTooLarge})}, wantCalls: 1,
+			errs: []error{fmt.Errorf("kafka publish: %w", kafka.WriteErrors{kafka.MessageSizeTooLarge})}, wantCalls: 1,
 			wantIs: []error{schemas.ErrTooLarge}},
 		{name: "Kafka authorization failure is permanent", retry: retry,
-			errs: []error{kafkago.TopicAuthorizationFailed}, wantCalls: 1, wantIs: []error{kafkago.TopicAuthorizationFailed},
+			errs: []error{kafka.TopicAuthorizationFailed}, wantCalls: 1, wantIs: []error{kafka.TopicAuthorizationFailed},
 			wantNotIs: []error{ErrUnavailable}},
 		{name: "closed connection is permanent", retry: retry,
 			errs: []error{nats.ErrConnectionClosed}, wantCalls: 1, wantIs: []error{ErrClosed}},

@@ -1,6 +1,6 @@
 // Package contract runs the suites every transport must pass against real
 // servers from testenv: Watermill's universal Pub/Sub suite and the
-// delivery-guarantee tests of infra/bus/kafka and infra/bus/jetstream.
+// delivery-guarantee tests of infra/kafkabus and infra/natsbus.
 package contract
 
 import (

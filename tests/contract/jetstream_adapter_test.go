@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -9,42 +11,42 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/infra/bus"
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
+	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
 // jsStream provisions a fresh stream for one test and returns its subject
 // prefix.
-func jsStream(t *testing.T, js natsjs.JetStream) (stream, prefix string) {
+func jsStream(t *testing.T, js jetstream.JetStream) (stream, prefix string) {
 	t.Helper()
 	run := strings.ToLower(watermill.NewShortUUID())
 	stream, prefix = "ADAPTER_"+run, "adapter."+run
-	if err := jetstream.EnsureStream(testContext(t, 10*time.Second), js, jetstream.StreamSpec{Name: stream, Subjects: []string{prefix + ".>"}}); err != nil {
+	if err := natsbus.EnsureStream(testContext(t, 10*time.Second), js, natsbus.StreamSpec{Name: stream, Subjects: []string{prefix + ".>"}}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = js.DeleteStream(testContext(t, 10*time.Second), stream) })
 	return stream, prefix
 }
 
-func newJS(t *testing.T, env *testenv.Env) natsjs.JetStream {
+func newJS(t *testing.T, env *testenv.Env) jetstream.JetStream {
 	t.Helper()
-	js, err := natsjs.New(connectNATS(t, env))
+	js, err := jetstream.New(connectNATS(t, env))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return js
 }
 
-func newJSSubscriber(t *testing.T, js natsjs.JetStream, durable string, tune func(*jetstream.SubscriberConfig)) *jetstream.Subscriber {
+func newJSSubscriber(t *testing.T, js jetstream.JetStream, durable string, tune func(*natsbus.SubscriberConfig)) *natsbus.Subscriber {
 	t.Helper()
-	cfg := jetstream.SubscriberConfig{Durable: durable, NakDelay: 20 * time.Millisecond, DrainTimeout: time.Second, Logger: testLogger()}
+	cfg := natsbus.SubscriberConfig{Durable: durable, NakDelay: 20 * time.Millisecond, DrainTimeout: time.Second, Logger: testLogger()}
 	if tune != nil {
 		tune(&cfg)
 	}
-	sub, err := jetstream.NewSubscriber(js, cfg)
+	sub, err := natsbus.NewSubscriber(js, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func TestJetStreamPublishDedup(t *testing.T) {
 	env := testenv.Get(t)
 	js := newJS(t, env)
 	stream, prefix := jsStream(t, js)
-	pub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{})
+	pub, err := natsbus.NewPublisher(js, natsbus.PublisherConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +97,7 @@ func TestJetStreamConsumerConfig(t *testing.T) {
 	env := testenv.Get(t)
 	js := newJS(t, env)
 	stream, prefix := jsStream(t, js)
-	sub := newJSSubscriber(t, js, "cfgcheck", func(c *jetstream.SubscriberConfig) {
+	sub := newJSSubscriber(t, js, "cfgcheck", func(c *natsbus.SubscriberConfig) {
 		c.AckWait, c.MaxDeliver, c.MaxAckPending = 7*time.Second, 5, 42
 		c.FetchBatch = 10
 	})
@@ -111,7 +113,7 @@ func TestJetStreamConsumerConfig(t *testing.T) {
 	for ci := range lister.Info() {
 		found = true
 		c := ci.Config
-		if c.AckPolicy != natsjs.AckExplicitPolicy || c.AckWait != 7*time.Second || c.MaxDeliver != 5 || c.MaxAckPending != 42 || c.FilterSubject != prefix+".cfg" || c.Durable == "" {
+		if c.AckPolicy != jetstream.AckExplicitPolicy || c.AckWait != 7*time.Second || c.MaxDeliver != 5 || c.MaxAckPending != 42 || c.FilterSubject != prefix+".cfg" || c.Durable == "" {
 			t.Errorf("consumer config %+v", c)
 		}
 	}
@@ -126,7 +128,7 @@ func TestJetStreamNackRedelivers(t *testing.T) {
 	env := testenv.Get(t)
 	js := newJS(t, env)
 	_, prefix := jsStream(t, js)
-	pub, _ := jetstream.NewPublisher(js, jetstream.PublisherConfig{})
+	pub, _ := natsbus.NewPublisher(js, natsbus.PublisherConfig{})
 	defer pub.Close()
 	msgs := newMessages(2, strconv.Itoa)
 	if err := pub.Publish(prefix+".n", msgs...); err != nil {
@@ -166,7 +168,7 @@ func TestJetStreamGroupSharesWork(t *testing.T) {
 	js := newJS(t, env)
 	_, prefix := jsStream(t, js)
 	subject := prefix + ".g"
-	pub, _ := jetstream.NewPublisher(js, jetstream.PublisherConfig{})
+	pub, _ := natsbus.NewPublisher(js, natsbus.PublisherConfig{})
 	defer pub.Close()
 	msgs := newMessages(400, strconv.Itoa)
 
@@ -220,7 +222,7 @@ func TestJetStreamMetadataAsHeaders(t *testing.T) {
 	env := testenv.Get(t)
 	js := newJS(t, env)
 	stream, prefix := jsStream(t, js)
-	pub, _ := jetstream.NewPublisher(js, jetstream.PublisherConfig{})
+	pub, _ := natsbus.NewPublisher(js, natsbus.PublisherConfig{})
 	defer pub.Close()
 	msg := message.NewMessage(watermill.NewUUID(), []byte("p"))
 	msg.Metadata.Set("ce_type", "reading")
@@ -244,16 +246,16 @@ func TestJetStreamEnsureStreamIdempotent(t *testing.T) {
 	env := testenv.Get(t)
 	js := newJS(t, env)
 	name := "PROV_" + strings.ToLower(watermill.NewShortUUID())
-	spec := jetstream.StreamSpec{Name: name, Subjects: []string{strings.ToLower(name) + ".>"}, MaxAge: time.Hour}
+	spec := natsbus.StreamSpec{Name: name, Subjects: []string{strings.ToLower(name) + ".>"}, MaxAge: time.Hour}
 	ctx := testContext(t, 10*time.Second)
 	t.Cleanup(func() { _ = js.DeleteStream(testContext(t, 5*time.Second), name) })
 	for range 2 {
-		if err := jetstream.EnsureStream(ctx, js, spec); err != nil {
+		if err := natsbus.EnsureStream(ctx, js, spec); err != nil {
 			t.Fatal(err)
 		}
 	}
 	spec.MaxAge = 2 * time.Hour // an update, not a conflict
-	if err := jetstream.EnsureStream(ctx, js, spec); err != nil {
+	if err := natsbus.EnsureStream(ctx, js, spec); err != nil {
 		t.Fatal(err)
 	}
 	s, err := js.Stream(ctx, name)
@@ -261,7 +263,46 @@ func TestJetStreamEnsureStreamIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := s.CachedInfo().Config
-	if cfg.MaxAge != 2*time.Hour || cfg.Duplicates != 2*time.Minute || cfg.Storage != natsjs.FileStorage {
+	if cfg.MaxAge != 2*time.Hour || cfg.Duplicates != 2*time.Minute || cfg.Storage != jetstream.FileStorage {
 		t.Fatalf("stream config: max age %s, duplicates %s, storage %s", cfg.MaxAge, cfg.Duplicates, cfg.Storage)
+	}
+}
+
+// TestJetStreamPublishHonoursMessageContext: Watermill's Publish has no
+// ctx; a message whose context is done is not published and the call says
+// so, on the single and the batch path.
+func TestJetStreamPublishHonoursMessageContext(t *testing.T) {
+	env := testenv.Get(t)
+	js := newJS(t, env)
+	stream, prefix := jsStream(t, js)
+	pub, err := natsbus.NewPublisher(js, natsbus.PublisherConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	msgs := newMessages(2, func(int) string { return "late" })
+	for _, m := range msgs {
+		m.SetContext(ctx)
+	}
+	if err := pub.Publish(prefix+".a", msgs[0]); !errors.Is(err, context.Canceled) {
+		t.Errorf("single Publish with a cancelled message context = %v, want context.Canceled", err)
+	}
+	if err := pub.Publish(prefix+".a", msgs...); !errors.Is(err, context.Canceled) {
+		t.Errorf("batch Publish with a cancelled message context = %v, want context.Canceled", err)
+	}
+	s, err := js.Stream(testContext(t, 5*time.Second), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(testContext(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The batch path may have sent before it saw the context; the single
+	// path must not have.
+	if info.State.Msgs > 2 {
+		t.Errorf("stream holds %d messages", info.State.Msgs)
 	}
 }

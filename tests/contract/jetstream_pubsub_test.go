@@ -9,9 +9,9 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/tests"
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
+	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -43,7 +43,7 @@ func jetStreamFeatures(subjectPrefix string) tests.Features {
 func TestJetStreamOnPrivateServer(t *testing.T) {
 	env := testenv.Private(t)
 	servers := env.ServersOrFail(t)
-	js, err := natsjs.New(connectNATS(t, env))
+	js, err := jetstream.New(connectNATS(t, env))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestJetStreamOnPrivateServer(t *testing.T) {
 	run := strings.ToLower(watermill.NewShortUUID())
 	stream, prefix := "CONTRACT_"+run, "contract."+run
 	ctx := testContext(t, 30*time.Second)
-	if err := jetstream.EnsureStream(ctx, js, jetstream.StreamSpec{Name: stream, Subjects: []string{prefix + ".>"}, MaxAge: time.Hour}); err != nil {
+	if err := natsbus.EnsureStream(ctx, js, natsbus.StreamSpec{Name: stream, Subjects: []string{prefix + ".>"}, MaxAge: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	constructor := func(t *testing.T) (message.Publisher, message.Subscriber) {
@@ -76,18 +76,18 @@ func TestJetStreamOnPrivateServer(t *testing.T) {
 		runStress(t, jetStreamFeatures(prefix+".stress"), constructor, groupConstructor)
 	})
 	t.Run("KillMidStream", func(t *testing.T) {
-		js, err := natsjs.New(connectNATS(t, env))
+		js, err := jetstream.New(connectNATS(t, env))
 		if err != nil {
 			t.Fatal(err)
 		}
-		pub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{Logger: testLogger()})
+		pub, err := natsbus.NewPublisher(js, natsbus.PublisherConfig{Logger: testLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = pub.Close() })
 		// A short AckWait: a message the server sent just before it died
 		// and the client never got comes back after AckWait.
-		sub := newJSSubscriber(t, js, uniqueName(t, "g"), func(c *jetstream.SubscriberConfig) { c.AckWait = 3 * time.Second })
+		sub := newJSSubscriber(t, js, uniqueName(t, "g"), func(c *natsbus.SubscriberConfig) { c.AckWait = 3 * time.Second })
 		subject := prefix + ".kill"
 		ch, err := sub.Subscribe(testContext(t, 5*time.Minute), subject)
 		if err != nil {
@@ -117,15 +117,15 @@ func connectNATS(t testing.TB, env *testenv.Env) *nats.Conn {
 
 func newJetStreamSuitePubSub(t *testing.T, env *testenv.Env, group string) (message.Publisher, message.Subscriber) {
 	t.Helper()
-	js, err := natsjs.New(connectNATS(t, env))
+	js, err := jetstream.New(connectNATS(t, env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{Logger: testLogger()})
+	pub, err := natsbus.NewPublisher(js, natsbus.PublisherConfig{Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := jetstream.NewSubscriber(js, jetstream.SubscriberConfig{
+	sub, err := natsbus.NewSubscriber(js, natsbus.SubscriberConfig{
 		Durable: group,
 		// The suite nacks hundreds of times; keep redelivery quick.
 		NakDelay:     10 * time.Millisecond,

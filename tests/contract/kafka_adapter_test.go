@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tributary-io/tributary/infra/bus"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -21,16 +21,16 @@ import (
 func kafkaTopic(t *testing.T, env *testenv.Env, partitions int) string {
 	t.Helper()
 	topic := uniqueName(t, "adapter")
-	if err := kafka.EnsureTopics(testContext(t, 30*time.Second), env.KafkaBrokers,
-		[]kafka.TopicSpec{{Name: topic, Partitions: partitions, ReplicationFactor: 1}}); err != nil {
+	if err := kafkabus.EnsureTopics(testContext(t, 30*time.Second), env.KafkaBrokers,
+		[]kafkabus.TopicSpec{{Name: topic, Partitions: partitions, ReplicationFactor: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	return topic
 }
 
-func newKafkaPublisher(t *testing.T, env *testenv.Env) *kafka.Publisher {
+func newKafkaPublisher(t *testing.T, env *testenv.Env) *kafkabus.Publisher {
 	t.Helper()
-	pub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: env.KafkaBrokers, Logger: testLogger()})
+	pub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: env.KafkaBrokers, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,9 +38,9 @@ func newKafkaPublisher(t *testing.T, env *testenv.Env) *kafka.Publisher {
 	return pub
 }
 
-func newKafkaSubscriber(t *testing.T, env *testenv.Env, group string, tune func(*kafka.SubscriberConfig)) *kafka.Subscriber {
+func newKafkaSubscriber(t *testing.T, env *testenv.Env, group string, tune func(*kafkabus.SubscriberConfig)) *kafkabus.Subscriber {
 	t.Helper()
-	cfg := kafka.SubscriberConfig{
+	cfg := kafkabus.SubscriberConfig{
 		Brokers:           env.KafkaBrokers,
 		GroupID:           group,
 		CommitInterval:    200 * time.Millisecond,
@@ -54,7 +54,7 @@ func newKafkaSubscriber(t *testing.T, env *testenv.Env, group string, tune func(
 	if tune != nil {
 		tune(&cfg)
 	}
-	sub, err := kafka.NewSubscriber(cfg)
+	sub, err := kafkabus.NewSubscriber(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestKafkaRecordCarriesEventID(t *testing.T) {
 	if err := pub.Publish(topic, msg); err != nil {
 		t.Fatal(err)
 	}
-	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: env.KafkaBrokers, Topic: topic, Partition: 0, MaxWait: 200 * time.Millisecond})
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: env.KafkaBrokers, Topic: topic, Partition: 0, MaxWait: 200 * time.Millisecond})
 	defer r.Close()
 	rec, err := r.ReadMessage(testContext(t, 10*time.Second))
 	if err != nil {
@@ -206,7 +206,7 @@ func TestKafkaWatermarkCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	group := uniqueName(t, "g")
-	window := func(c *kafka.SubscriberConfig) {
+	window := func(c *kafkabus.SubscriberConfig) {
 		c.MaxInFlightPerPartition = 10
 		c.DrainTimeout = 500 * time.Millisecond
 	}
@@ -257,11 +257,11 @@ func TestKafkaWatermarkCommit(t *testing.T) {
 // equals want; it fails if it ever exceeds want.
 func waitCommitted(t *testing.T, env *testenv.Env, group, topic string, want int64) {
 	t.Helper()
-	client := &kafkago.Client{Addr: kafkago.TCP(env.KafkaBrokers...)}
+	client := &kafka.Client{Addr: kafka.TCP(env.KafkaBrokers...)}
 	deadline := time.Now().Add(10 * time.Second)
 	var got int64 = -1
 	for time.Now().Before(deadline) {
-		resp, err := client.OffsetFetch(context.Background(), &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0}}})
+		resp, err := client.OffsetFetch(context.Background(), &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0}}})
 		if err == nil && len(resp.Topics[topic]) == 1 {
 			got = resp.Topics[topic][0].CommittedOffset
 			if got > want {
@@ -353,7 +353,7 @@ func TestKafkaStartLatest(t *testing.T) {
 		t.Fatal(err)
 	}
 	group := uniqueName(t, "g")
-	sub := newKafkaSubscriber(t, env, group, func(c *kafka.SubscriberConfig) { c.StartFrom = kafka.StartLatest })
+	sub := newKafkaSubscriber(t, env, group, func(c *kafkabus.SubscriberConfig) { c.StartFrom = kafkabus.StartLatest })
 	ch, err := sub.Subscribe(testContext(t, time.Minute), topic)
 	if err != nil {
 		t.Fatal(err)
@@ -373,20 +373,20 @@ func TestKafkaStartLatest(t *testing.T) {
 func TestKafkaEnsureTopicsIdempotent(t *testing.T) {
 	env := testenv.Get(t)
 	ctx := testContext(t, time.Minute)
-	spec := []kafka.TopicSpec{{Name: uniqueName(t, "prov"), Partitions: 2, ReplicationFactor: 1}}
+	spec := []kafkabus.TopicSpec{{Name: uniqueName(t, "prov"), Partitions: 2, ReplicationFactor: 1}}
 	for range 2 {
-		if err := kafka.EnsureTopics(ctx, env.KafkaBrokers, spec); err != nil {
+		if err := kafkabus.EnsureTopics(ctx, env.KafkaBrokers, spec); err != nil {
 			t.Fatal(err)
 		}
 	}
 	spec[0].Partitions = 4
-	if err := kafka.EnsureTopics(ctx, env.KafkaBrokers, spec); !errors.Is(err, kafka.ErrTooFewPartitions) {
+	if err := kafkabus.EnsureTopics(ctx, env.KafkaBrokers, spec); !errors.Is(err, kafkabus.ErrTooFewPartitions) {
 		t.Fatalf("growing without WithAddPartitions: err = %v, want ErrTooFewPartitions", err)
 	}
-	if err := kafka.EnsureTopics(ctx, env.KafkaBrokers, spec, kafka.WithAddPartitions()); err != nil {
+	if err := kafkabus.EnsureTopics(ctx, env.KafkaBrokers, spec, kafkabus.WithAddPartitions()); err != nil {
 		t.Fatal(err)
 	}
-	if err := kafka.EnsureTopics(ctx, env.KafkaBrokers, spec); err != nil {
+	if err := kafkabus.EnsureTopics(ctx, env.KafkaBrokers, spec); err != nil {
 		t.Fatalf("after growing: %v", err)
 	}
 }
@@ -399,5 +399,29 @@ func waitFor(t *testing.T, d time.Duration, cond func() bool) {
 			t.Fatalf("condition not met within %s", d)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestKafkaPublishHonoursMessageContext: Watermill's Publish has no ctx;
+// a message whose context is done is not published and the call says so.
+func TestKafkaPublishHonoursMessageContext(t *testing.T) {
+	env := testenv.Get(t)
+	topic := kafkaTopic(t, env, 1)
+	pub := newKafkaPublisher(t, env)
+	msg := newMessages(1, func(int) string { return "late" })[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	msg.SetContext(ctx)
+	start := time.Now()
+	if err := pub.Publish(topic, msg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Publish with a cancelled message context = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Publish took %s to notice the cancelled context", d)
+	}
+	// The same message with a live context goes through.
+	msg.SetContext(context.Background())
+	if err := pub.Publish(topic, msg); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/tests"
 
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -92,7 +92,7 @@ func TestKafkaOnPrivateBroker(t *testing.T) {
 
 func newKafkaSuitePubSub(t *testing.T, env *testenv.Env, group string) (message.Publisher, message.Subscriber) {
 	t.Helper()
-	pub, err := kafka.NewPublisher(kafka.PublisherConfig{
+	pub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{
 		Brokers: env.KafkaBrokers,
 		KeyFunc: keyByPayload,
 		Logger:  testLogger(),
@@ -100,7 +100,7 @@ func newKafkaSuitePubSub(t *testing.T, env *testenv.Env, group string) (message.
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := kafka.NewSubscriber(kafka.SubscriberConfig{
+	sub, err := kafkabus.NewSubscriber(kafkabus.SubscriberConfig{
 		Brokers: env.KafkaBrokers,
 		GroupID: group,
 		// The suite nacks hundreds of times; a short pause keeps it quick.
@@ -121,12 +121,12 @@ func newKafkaSuitePubSub(t *testing.T, env *testenv.Env, group string) (message.
 // kafkaInitializer provisions the suite's topics through EnsureTopics
 // (the suite calls SubscribeInitialize before it publishes).
 type kafkaInitializer struct {
-	*kafka.Subscriber
+	*kafkabus.Subscriber
 	brokers []string
 }
 
 func (k *kafkaInitializer) SubscribeInitialize(topic string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return kafka.EnsureTopics(ctx, k.brokers, []kafka.TopicSpec{{Name: topic, Partitions: suitePartitions, ReplicationFactor: 1}})
+	return kafkabus.EnsureTopics(ctx, k.brokers, []kafkabus.TopicSpec{{Name: topic, Partitions: suitePartitions, ReplicationFactor: 1}})
 }

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tributary-io/tributary/infra/bus"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -50,7 +50,7 @@ func TestKafkaRebalanceInFlightWindow(t *testing.T) {
 
 	group := uniqueName(t, "g")
 	gens := &generationLog{}
-	tune := func(c *kafka.SubscriberConfig) {
+	tune := func(c *kafkabus.SubscriberConfig) {
 		c.MaxInFlightPerPartition = window
 		c.DrainTimeout = drain
 		c.Logger = gens.logger()
@@ -205,7 +205,7 @@ func TestKafkaHandoffNoStalePrefetch(t *testing.T) {
 	keys := partitionKeys(partitions)
 	group := uniqueName(t, "g")
 	gens := &generationLog{}
-	tune := func(c *kafka.SubscriberConfig) {
+	tune := func(c *kafkabus.SubscriberConfig) {
 		c.MaxInFlightPerPartition = window
 		c.Logger = gens.logger()
 	}
@@ -537,12 +537,12 @@ func watchCommitted(t *testing.T, env *testenv.Env, group, topic string, partiti
 }
 
 func committedOffsets(ctx context.Context, env *testenv.Env, group, topic string, partitions int) (map[int]int64, error) {
-	client := &kafkago.Client{Addr: kafkago.TCP(env.KafkaBrokers...), Timeout: 5 * time.Second}
+	client := &kafka.Client{Addr: kafka.TCP(env.KafkaBrokers...), Timeout: 5 * time.Second}
 	ps := make([]int, partitions)
 	for i := range ps {
 		ps[i] = i
 	}
-	resp, err := client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ps}})
+	resp, err := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ps}})
 	if err != nil {
 		return nil, err
 	}
@@ -563,12 +563,12 @@ func committedOffsets(ctx context.Context, env *testenv.Env, group, topic string
 // the per-partition sequence numbers in the payloads are the offsets.
 func requireEndOffsets(t *testing.T, env *testenv.Env, topic string, partitions int, n int64) {
 	t.Helper()
-	client := &kafkago.Client{Addr: kafkago.TCP(env.KafkaBrokers...), Timeout: 10 * time.Second}
-	var reqs []kafkago.OffsetRequest
+	client := &kafka.Client{Addr: kafka.TCP(env.KafkaBrokers...), Timeout: 10 * time.Second}
+	var reqs []kafka.OffsetRequest
 	for p := range partitions {
-		reqs = append(reqs, kafkago.LastOffsetOf(p))
+		reqs = append(reqs, kafka.LastOffsetOf(p))
 	}
-	resp, err := client.ListOffsets(testContext(t, 10*time.Second), &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
+	resp, err := client.ListOffsets(testContext(t, 10*time.Second), &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,10 +581,10 @@ func requireEndOffsets(t *testing.T, env *testenv.Env, topic string, partitions 
 
 func waitGroupState(t *testing.T, env *testenv.Env, group, state string, d time.Duration) {
 	t.Helper()
-	client := &kafkago.Client{Addr: kafkago.TCP(env.KafkaBrokers...), Timeout: 5 * time.Second}
+	client := &kafka.Client{Addr: kafka.TCP(env.KafkaBrokers...), Timeout: 5 * time.Second}
 	got := ""
 	waitFor(t, d, func() bool {
-		resp, err := client.DescribeGroups(context.Background(), &kafkago.DescribeGroupsRequest{GroupIDs: []string{group}})
+		resp, err := client.DescribeGroups(context.Background(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
 		if err == nil && len(resp.Groups) == 1 {
 			got = resp.Groups[0].GroupState
 		}
@@ -603,7 +603,7 @@ func partitionKeys(partitions int) []string {
 	found := 0
 	for i := 0; found < partitions; i++ {
 		k := "key-" + strconv.Itoa(i)
-		p := kafkago.Murmur2Balancer{}.Balance(kafkago.Message{Key: []byte(k)}, ids...)
+		p := kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: []byte(k)}, ids...)
 		if keys[p] == "" {
 			keys[p] = k
 			found++
@@ -614,7 +614,7 @@ func partitionKeys(partitions int) []string {
 
 // publishSeq publishes sequence numbers [from, to) to every partition,
 // payload "partition:seq", in one call.
-func publishSeq(ctx context.Context, pub *kafka.Publisher, topic string, keys []string, from, to int) error {
+func publishSeq(ctx context.Context, pub *kafkabus.Publisher, topic string, keys []string, from, to int) error {
 	var msgs []*message.Message
 	for seq := from; seq < to; seq++ {
 		for p, k := range keys {

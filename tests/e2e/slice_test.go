@@ -17,7 +17,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/consumers/service"
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
@@ -285,7 +285,7 @@ func cleanShared(t *testing.T, env *testenv.Env, db, group string) {
 		return
 	}
 	defer nc.Close()
-	js, err := natsjs.New(nc)
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return
 	}

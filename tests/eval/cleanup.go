@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/kafka-go"
 
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
@@ -27,7 +27,7 @@ func Cleanup(ctx context.Context, srv Servers, group, database string, dropDB bo
 		errs = append(errs, err)
 	} else {
 		defer nc.Close()
-		if js, err := natsjs.New(nc); err != nil {
+		if js, err := jetstream.New(nc); err != nil {
 			errs = append(errs, err)
 		} else {
 			errs = append(errs, deleteDurables(ctx, js, group+"-"), deleteCheckpoints(ctx, js, group+"-detect."))
@@ -64,7 +64,7 @@ func Cleanup(ctx context.Context, srv Servers, group, database string, dropDB bo
 	return nil
 }
 
-func deleteDurables(ctx context.Context, js natsjs.JetStream, prefix string) error {
+func deleteDurables(ctx context.Context, js jetstream.JetStream, prefix string) error {
 	var errs []error
 	names := js.StreamNames(ctx)
 	for name := range names.Name() {
@@ -87,9 +87,9 @@ func deleteDurables(ctx context.Context, js natsjs.JetStream, prefix string) err
 
 // deleteCheckpoints removes the detector state a run checkpointed in the
 // default bucket under "<group>-detect.<family>".
-func deleteCheckpoints(ctx context.Context, js natsjs.JetStream, prefix string) error {
+func deleteCheckpoints(ctx context.Context, js jetstream.JetStream, prefix string) error {
 	kv, err := js.KeyValue(ctx, detect.Config{}.WithDefaults().StateBucket)
-	if errors.Is(err, natsjs.ErrBucketNotFound) {
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		return nil
 	}
 	if err != nil {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/kafka-go"
 )
 
@@ -32,7 +32,7 @@ func waitCaughtUp(ctx context.Context, srv Servers, group string, limit time.Dur
 		return fmt.Errorf("eval: lag: connect nats: %w", err)
 	}
 	defer nc.Close()
-	js, err := natsjs.New(nc)
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return fmt.Errorf("eval: lag: %w", err)
 	}
@@ -57,7 +57,7 @@ func waitCaughtUp(ctx context.Context, srv Servers, group string, limit time.Dur
 
 // jetStreamLag sums pending and unacked messages of every durable whose
 // name starts with prefix.
-func jetStreamLag(ctx context.Context, js natsjs.JetStream, prefix string) (int64, error) {
+func jetStreamLag(ctx context.Context, js jetstream.JetStream, prefix string) (int64, error) {
 	var lag int64
 	found := 0
 	names := js.StreamNames(ctx)

@@ -13,10 +13,10 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
 	"github.com/tributary-io/tributary/tests/testenv"
@@ -81,12 +81,12 @@ func testPoison(ctx context.Context, t *testing.T, env *testenv.Env, conn driver
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	js, _ := natsjs.New(nc)
-	jsPub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{})
+	js, _ := jetstream.New(nc)
+	jsPub, err := natsbus.NewPublisher(js, natsbus.PublisherConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	kPub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: env.KafkaBrokers})
+	kPub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: env.KafkaBrokers})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/producers/jsonlines"
 	"github.com/tributary-io/tributary/producers/loadgen"
@@ -53,7 +53,7 @@ func stored(t *testing.T, ctx context.Context, env *testenv.Env, stream, filter 
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	js, err := natsjs.New(nc)
+	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func stored(t *testing.T, ctx context.Context, env *testenv.Env, stream, filter 
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Info(ctx, natsjs.WithSubjectFilter(filter))
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(filter))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 )
 
 func TestFromVariables(t *testing.T) {
@@ -71,8 +71,8 @@ func TestServersAnswer(t *testing.T) {
 		t.Fatalf("nats %s has no JetStream: %v", env.NATSURL, err)
 	}
 
-	client := &kafkago.Client{Addr: kafkago.TCP(env.KafkaBrokers...)}
-	meta, err := client.Metadata(ctx, &kafkago.MetadataRequest{})
+	client := &kafka.Client{Addr: kafka.TCP(env.KafkaBrokers...)}
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
 		t.Fatalf("kafka %v metadata: %v", env.KafkaBrokers, err)
 	}

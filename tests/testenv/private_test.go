@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 )
 
 // TestPrivateKillAndStart proves fault tests get servers of their own that
@@ -21,12 +21,12 @@ func TestPrivateKillAndStart(t *testing.T) {
 	// Asked in Kafka's protocol with a transport of its own: a bare TCP dial
 	// can be answered by whatever binds the freed port next (parallel test
 	// binaries pick free ports too) or by a loopback self-connect.
-	transport := &kafkago.Transport{}
+	transport := &kafka.Transport{}
 	defer transport.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	client := &kafkago.Client{Addr: kafkago.TCP(addr), Transport: transport}
-	if _, err := client.Metadata(ctx, &kafkago.MetadataRequest{}); err == nil {
+	client := &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
+	if _, err := client.Metadata(ctx, &kafka.MetadataRequest{}); err == nil {
 		t.Fatalf("kafka still answers at %s after SIGKILL", addr)
 	}
 	if err := servers.Start(Kafka); err != nil {

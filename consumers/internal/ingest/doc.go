@@ -41,7 +41,7 @@ package ingest
 // setting and the token exist since 22.2) and it is per table, so the
 // token must also name the table. What stops us today:
 //   - CI's ClickHouse is 18.16, which has neither the setting nor the token;
-//   - the Kafka transport (infra/bus/kafka) does not expose a record's
+//   - the Kafka transport (infra/kafkabus) does not expose a record's
 //     partition and offset on the Watermill message, and only it knows the
 //     committed watermark a deterministic range must start from;
 //   - BatchWriter mixes rows of all partitions of a table in one batch and

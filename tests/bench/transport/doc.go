@@ -1,5 +1,5 @@
 // Package transport measures publish and subscribe throughput of our
-// Watermill adapters (infra/bus/kafka, infra/bus/jetstream) against the
+// Watermill adapters (infra/kafkabus, infra/natsbus) against the
 // alternatives on the same broker in the same run: watermill-kafka/v3
 // (Sarama) and raw segmentio/kafka-go for Kafka, raw nats.go jetstream
 // for JetStream.

@@ -7,10 +7,10 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/infra/bus"
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
+	"github.com/tributary-io/tributary/infra/natsbus"
 )
 
 // Settings both JetStream implementations share.
@@ -30,12 +30,12 @@ func jsImpls(url, stream string, payload []byte) []impl {
 	}
 }
 
-func connectJS(url string) (*nats.Conn, natsjs.JetStream, error) {
+func connectJS(url string) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect(url, nats.Name("bench-transport"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s: %w", url, err)
 	}
-	js, err := natsjs.New(nc)
+	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
 		return nil, nil, err
@@ -49,7 +49,7 @@ func tributaryJSPublisher(url string, payload []byte) func(context.Context) (fun
 		if err != nil {
 			return nil, nil, err
 		}
-		pub, err := jetstream.NewPublisher(js, jetstream.PublisherConfig{MaxPending: jsMaxPending})
+		pub, err := natsbus.NewPublisher(js, natsbus.PublisherConfig{MaxPending: jsMaxPending})
 		if err != nil {
 			nc.Close()
 			return nil, nil, err
@@ -73,7 +73,7 @@ func tributaryJSConsume(url, stream string) consumeFunc {
 			return consumeTimes{}, err
 		}
 		defer nc.Close()
-		sub, err := jetstream.NewSubscriber(js, jetstream.SubscriberConfig{
+		sub, err := natsbus.NewSubscriber(js, natsbus.SubscriberConfig{
 			Durable: group, Stream: stream, AckWait: jsAckWait,
 			MaxAckPending: jsMaxAckPending, FetchBatch: jsFetchBatch,
 		})
@@ -113,7 +113,7 @@ func natsGoPublisher(url string, payload []byte) func(context.Context) (func(con
 				return err
 			}
 			for start := 0; start < n; start += jsMaxPending {
-				futures := make([]natsjs.PubAckFuture, 0, min(jsMaxPending, n-start))
+				futures := make([]jetstream.PubAckFuture, 0, min(jsMaxPending, n-start))
 				for range min(jsMaxPending, n-start) {
 					f, err := js.PublishMsgAsync(rawJSMsg(subject, payload))
 					if err != nil {
@@ -149,16 +149,16 @@ func natsGoConsume(url, stream string) consumeFunc {
 		}
 		defer nc.Close()
 		ts := consumeTimes{subscribed: time.Now()}
-		cons, err := js.CreateOrUpdateConsumer(ctx, stream, natsjs.ConsumerConfig{
+		cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
 			Durable: group, FilterSubject: subject,
-			AckPolicy: natsjs.AckExplicitPolicy, AckWait: jsAckWait,
+			AckPolicy: jetstream.AckExplicitPolicy, AckWait: jsAckWait,
 			MaxAckPending: jsMaxAckPending, MaxDeliver: -1,
-			DeliverPolicy: natsjs.DeliverAllPolicy,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
 		})
 		if err != nil {
 			return ts, err
 		}
-		it, err := cons.Messages(natsjs.PullMaxMessages(jsFetchBatch))
+		it, err := cons.Messages(jetstream.PullMaxMessages(jsFetchBatch))
 		if err != nil {
 			return ts, err
 		}

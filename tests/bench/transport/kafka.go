@@ -9,10 +9,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tributary-io/tributary/infra/bus"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
 )
 
 // Implementation names of the Kafka suite.
@@ -48,7 +48,7 @@ func newWatermillMessages(n int, payload []byte) []*message.Message {
 
 func tributaryKafkaPublisher(brokers []string, payload []byte) func(context.Context) (func(context.Context, string, int) error, func() error, error) {
 	return func(context.Context) (func(context.Context, string, int) error, func() error, error) {
-		pub, err := kafka.NewPublisher(kafka.PublisherConfig{Brokers: brokers, BatchSize: kafkaBatchSize})
+		pub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: brokers, BatchSize: kafkaBatchSize})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -61,8 +61,8 @@ func tributaryKafkaPublisher(brokers []string, payload []byte) func(context.Cont
 
 func tributaryKafkaConsume(brokers []string, window int) consumeFunc {
 	return func(ctx context.Context, topic, group string, n int) (consumeTimes, error) {
-		sub, err := kafka.NewSubscriber(kafka.SubscriberConfig{
-			Brokers: brokers, GroupID: group, StartFrom: kafka.StartEarliest,
+		sub, err := kafkabus.NewSubscriber(kafkabus.SubscriberConfig{
+			Brokers: brokers, GroupID: group, StartFrom: kafkabus.StartEarliest,
 			MaxInFlightPerPartition: window, MaxBytes: kafkaMaxBytes, MaxWait: kafkaMaxWait,
 		})
 		if err != nil {
@@ -160,23 +160,23 @@ func saramaConsume(brokers []string) consumeFunc {
 
 func kafkaGoPublisher(brokers []string, payload []byte) func(context.Context) (func(context.Context, string, int) error, func() error, error) {
 	return func(context.Context) (func(context.Context, string, int) error, func() error, error) {
-		defaults := kafka.DefaultPublisherConfig(kafka.PublisherConfig{})
-		w := &kafkago.Writer{
-			Addr:         kafkago.TCP(brokers...),
-			Balancer:     &kafkago.Murmur2Balancer{},
+		defaults := kafkabus.DefaultPublisherConfig(kafkabus.PublisherConfig{})
+		w := &kafka.Writer{
+			Addr:         kafka.TCP(brokers...),
+			Balancer:     &kafka.Murmur2Balancer{},
 			BatchSize:    kafkaBatchSize,
 			BatchTimeout: defaults.BatchTimeout,
 			WriteTimeout: defaults.WriteTimeout,
 			MaxAttempts:  defaults.MaxAttempts,
-			RequiredAcks: kafkago.RequireAll,
+			RequiredAcks: kafka.RequireAll,
 		}
 		publish := func(ctx context.Context, topic string, n int) error {
-			msgs := make([]kafkago.Message, n)
+			msgs := make([]kafka.Message, n)
 			for i := range msgs {
-				msgs[i] = kafkago.Message{
+				msgs[i] = kafka.Message{
 					Topic:   topic,
 					Value:   payload,
-					Headers: []kafkago.Header{{Key: bus.HeaderEventID, Value: []byte(watermill.NewUUID())}},
+					Headers: []kafka.Header{{Key: bus.HeaderEventID, Value: []byte(watermill.NewUUID())}},
 				}
 			}
 			return w.WriteMessages(ctx, msgs...)
@@ -187,10 +187,10 @@ func kafkaGoPublisher(brokers []string, payload []byte) func(context.Context) (f
 
 func kafkaGoConsume(brokers []string) consumeFunc {
 	return func(ctx context.Context, topic, group string, n int) (consumeTimes, error) {
-		r := kafkago.NewReader(kafkago.ReaderConfig{
+		r := kafka.NewReader(kafka.ReaderConfig{
 			Brokers: brokers, GroupID: group, Topic: topic,
 			MinBytes: 1, MaxBytes: kafkaMaxBytes, MaxWait: kafkaMaxWait,
-			StartOffset:    kafkago.FirstOffset,
+			StartOffset:    kafka.FirstOffset,
 			CommitInterval: kafkaRawCommitEvery, // CommitMessages only marks; commits are periodic, as ours
 		})
 		defer r.Close()

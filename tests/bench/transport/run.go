@@ -10,8 +10,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 
-	"github.com/tributary-io/tributary/infra/bus/jetstream"
-	"github.com/tributary-io/tributary/infra/bus/kafka"
+	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/natsbus"
 )
 
 // Config sets the servers and the size of the run.
@@ -138,7 +138,7 @@ func kafkaSuite(cfg Config, run string, payload []byte) suite {
 		partitions: cfg.Partitions,
 		newTopic: func(ctx context.Context, kind string, partitions int) (string, error) {
 			topic := fmt.Sprintf("bench-%s-%s-p%d-%s", run, kind, partitions, strings.ToLower(watermill.NewShortUUID()))
-			return topic, kafka.EnsureTopics(ctx, cfg.KafkaBrokers, []kafka.TopicSpec{{Name: topic, Partitions: partitions, ReplicationFactor: 1}})
+			return topic, kafkabus.EnsureTopics(ctx, cfg.KafkaBrokers, []kafkabus.TopicSpec{{Name: topic, Partitions: partitions, ReplicationFactor: 1}})
 		},
 	}
 }
@@ -149,7 +149,7 @@ func jetStreamSuite(ctx context.Context, cfg Config, run string, payload []byte)
 		return suite{}, nil, err
 	}
 	stream := "BENCH_" + run
-	if err := jetstream.EnsureStream(ctx, js, jetstream.StreamSpec{Name: stream, Subjects: []string{"bench." + run + ".>"}, MaxAge: time.Hour}); err != nil {
+	if err := natsbus.EnsureStream(ctx, js, natsbus.StreamSpec{Name: stream, Subjects: []string{"bench." + run + ".>"}, MaxAge: time.Hour}); err != nil {
 		nc.Close()
 		return suite{}, nil, err
 	}

@@ -1,11 +1,11 @@
-package kafka
+package kafkabus
 
 import (
 	"fmt"
 	"sort"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tributary-io/tributary/infra/bus"
 )
@@ -13,10 +13,10 @@ import (
 // toRecord turns msg into a Kafka record: payload as value, metadata as
 // headers (sorted, so records are byte-identical across runs), the UUID in
 // bus.HeaderEventID, and the key from keyFunc.
-func toRecord(topic string, msg *message.Message, keyFunc KeyFunc) (kafkago.Message, error) {
+func toRecord(topic string, msg *message.Message, keyFunc KeyFunc) (kafka.Message, error) {
 	key, err := keyFunc(topic, msg)
 	if err != nil {
-		return kafkago.Message{}, fmt.Errorf("key for message %s: %w", msg.UUID, err)
+		return kafka.Message{}, fmt.Errorf("key for message %s: %w", msg.UUID, err)
 	}
 	keys := make([]string, 0, len(msg.Metadata))
 	for k := range msg.Metadata {
@@ -25,18 +25,18 @@ func toRecord(topic string, msg *message.Message, keyFunc KeyFunc) (kafkago.Mess
 		}
 	}
 	sort.Strings(keys)
-	headers := make([]kafkago.Header, 0, len(keys)+1)
-	headers = append(headers, kafkago.Header{Key: bus.HeaderEventID, Value: []byte(msg.UUID)})
+	headers := make([]kafka.Header, 0, len(keys)+1)
+	headers = append(headers, kafka.Header{Key: bus.HeaderEventID, Value: []byte(msg.UUID)})
 	for _, k := range keys {
-		headers = append(headers, kafkago.Header{Key: k, Value: []byte(msg.Metadata[k])})
+		headers = append(headers, kafka.Header{Key: k, Value: []byte(msg.Metadata[k])})
 	}
-	return kafkago.Message{Topic: topic, Key: key, Value: msg.Payload, Headers: headers}, nil
+	return kafka.Message{Topic: topic, Key: key, Value: msg.Payload, Headers: headers}, nil
 }
 
 // fromRecord rebuilds a Watermill message. A record without the id header
 // (written by a foreign producer) gets a deterministic id from its
 // position, so redeliveries of it still deduplicate.
-func fromRecord(rec kafkago.Message) *message.Message {
+func fromRecord(rec kafka.Message) *message.Message {
 	id := ""
 	md := make(message.Metadata, len(rec.Headers))
 	for _, h := range rec.Headers {

@@ -1,4 +1,4 @@
-package jetstream
+package natsbus
 
 import (
 	"context"
@@ -44,9 +44,16 @@ func NewPublisher(js jetstream.JetStream, cfg PublisherConfig) (*Publisher, erro
 }
 
 // Publish publishes msgs to subject topic within PublishTimeout.
+//
+// Watermill's interface has no ctx: as its contract asks, the messages'
+// own contexts are honoured — the call ends with the first of them to be
+// done (a router's handler passes its message's context on) — bounded by
+// PublishTimeout.
 func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.PublishTimeout)
 	defer cancel()
+	ctx, stop := bus.MessagesContext(ctx, msgs)
+	defer stop()
 	return p.PublishContext(ctx, topic, msgs...)
 }
 

@@ -1,4 +1,4 @@
-package kafka
+package kafkabus
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tributary-io/tributary/infra/bus"
 )
@@ -90,7 +90,7 @@ func TestPublisherRequiresAllAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	if got := p.RequiredAcks(); got != kafkago.RequireAll {
+	if got := p.RequiredAcks(); got != kafka.RequireAll {
 		t.Fatalf("RequiredAcks = %v, want RequireAll", got)
 	}
 	if p.writer.BatchTimeout >= 100*time.Millisecond {
@@ -171,7 +171,7 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 func TestForeignRecordGetsPositionID(t *testing.T) {
-	msg := fromRecord(kafkago.Message{Topic: "t", Partition: 2, Offset: 42, Value: []byte("x")})
+	msg := fromRecord(kafka.Message{Topic: "t", Partition: 2, Offset: 42, Value: []byte("x")})
 	if msg.UUID != "kafka:t:2:42" {
 		t.Fatalf("UUID = %q", msg.UUID)
 	}

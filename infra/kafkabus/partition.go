@@ -1,4 +1,4 @@
-package kafka
+package kafkabus
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 )
 
 // partitionConsumer owns one partition for one generation.
@@ -58,7 +58,7 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 
 	// A fresh reader per generation: messages prefetched for an earlier
 	// owner are never handed out (kafka-go issue 1398).
-	reader := kafkago.NewReader(kafkago.ReaderConfig{
+	reader := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:               cfg.Brokers,
 		Topic:                 pc.topic,
 		Partition:             pc.partition,
@@ -66,9 +66,9 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 		MinBytes:              1,
 		MaxBytes:              cfg.MaxBytes,
 		MaxWait:               cfg.MaxWait,
-		IsolationLevel:        kafkago.ReadCommitted,
+		IsolationLevel:        kafka.ReadCommitted,
 		OffsetOutOfRangeError: true,
-		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
+		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
 			pc.logger.Warn(fmt.Sprintf(f, a...), "component", "kafka-reader")
 		}),
 	})
@@ -104,7 +104,7 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 			if genCtx.Err() != nil {
 				break
 			}
-			if errors.Is(err, kafkago.OffsetOutOfRange) && !delivered {
+			if errors.Is(err, kafka.OffsetOutOfRange) && !delivered {
 				if _, err = pc.resetOutOfRange(genCtx, reader); err == nil {
 					continue
 				}
@@ -146,7 +146,7 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 // resetOutOfRange handles a committed offset that retention already
 // deleted: start over like a new group would (auto.offset.reset). Only
 // called before anything was delivered, so no in-flight state is lost.
-func (pc *partitionConsumer) resetOutOfRange(ctx context.Context, reader *kafkago.Reader) (int64, error) {
+func (pc *partitionConsumer) resetOutOfRange(ctx context.Context, reader *kafka.Reader) (int64, error) {
 	start, err := pc.resolveStart(ctx)
 	if err != nil {
 		return 0, err
@@ -161,7 +161,7 @@ func (pc *partitionConsumer) resetOutOfRange(ctx context.Context, reader *kafkag
 // await follows one record from hand-out to ack. A nack hands the same
 // record out again (after NackDelay) unless the partition is being
 // released, in which case the next owner gets it from the watermark.
-func (pc *partitionConsumer) await(genCtx, msgBase context.Context, rec kafkago.Message, msg *message.Message, cancel context.CancelFunc, slots <-chan struct{}) {
+func (pc *partitionConsumer) await(genCtx, msgBase context.Context, rec kafka.Message, msg *message.Message, cancel context.CancelFunc, slots <-chan struct{}) {
 	for {
 		select {
 		case <-msg.Acked():
@@ -243,13 +243,13 @@ func (pc *partitionConsumer) send(genCtx context.Context, msg *message.Message) 
 // StartFrom. The periodic commit then persists it, so the group's position
 // is pinned even before the first ack.
 func (pc *partitionConsumer) resolveStart(ctx context.Context) (int64, error) {
-	req := kafkago.FirstOffsetOf(pc.partition)
+	req := kafka.FirstOffsetOf(pc.partition)
 	if pc.sub.cfg.StartFrom == StartLatest {
-		req = kafkago.LastOffsetOf(pc.partition)
+		req = kafka.LastOffsetOf(pc.partition)
 	}
-	resp, err := pc.sub.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{
-		Topics:         map[string][]kafkago.OffsetRequest{pc.topic: {req}},
-		IsolationLevel: kafkago.ReadCommitted,
+	resp, err := pc.sub.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{
+		Topics:         map[string][]kafka.OffsetRequest{pc.topic: {req}},
+		IsolationLevel: kafka.ReadCommitted,
 	})
 	if err != nil {
 		return 0, fmt.Errorf("list offsets of %s/%d: %w", pc.topic, pc.partition, err)
@@ -284,7 +284,7 @@ func (pc *partitionConsumer) fail(genCtx context.Context, what string, err error
 // newDelivery builds a fresh Watermill message for rec (a nacked message
 // cannot be acked again, so every hand-out is a new one) with its own
 // context, cancelled on ack/nack or partition release.
-func newDelivery(base context.Context, rec kafkago.Message) (*message.Message, context.CancelFunc) {
+func newDelivery(base context.Context, rec kafka.Message) (*message.Message, context.CancelFunc) {
 	msg := fromRecord(rec)
 	ctx, cancel := context.WithCancel(base)
 	msg.SetContext(ctx)

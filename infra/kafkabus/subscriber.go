@@ -1,4 +1,4 @@
-package kafka
+package kafkabus
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 )
 
 // Subscriber consumes topics as a member of a Kafka consumer group.
@@ -40,8 +40,8 @@ import (
 type Subscriber struct {
 	cfg    SubscriberConfig
 	logger *slog.Logger
-	dialer *kafkago.Dialer
-	client *kafkago.Client
+	dialer *kafka.Dialer
+	client *kafka.Client
 
 	mu      sync.Mutex
 	closed  bool
@@ -69,7 +69,7 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 		cfg:     cfg,
 		logger:  cfg.Logger.With("group", cfg.GroupID),
 		dialer:  dialer,
-		client:  &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...), Transport: transport, Timeout: 10 * time.Second},
+		client:  &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: transport, Timeout: 10 * time.Second},
 		closing: make(chan struct{}),
 	}, nil
 }
@@ -86,7 +86,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if s.closed {
 		return nil, ErrClosed
 	}
-	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                s.cfg.GroupID,
 		Brokers:           s.cfg.Brokers,
 		Dialer:            s.dialer,
@@ -96,8 +96,8 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		RebalanceTimeout:  s.cfg.RebalanceTimeout,
 		// Partitions with no commit are resolved by the partition consumer
 		// (see resolveStart); this value only fills the sentinel.
-		StartOffset: kafkago.FirstOffset,
-		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
+		StartOffset: kafka.FirstOffset,
+		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
 			s.logger.Warn(fmt.Sprintf(f, a...), "topic", topic, "component", "kafka-consumer-group")
 		}),
 	})
@@ -111,7 +111,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 }
 
 // consume runs generations until ctx is done or the subscriber closes.
-func (s *Subscriber) consume(ctx context.Context, cg *kafkago.ConsumerGroup, topic string, out chan *message.Message) {
+func (s *Subscriber) consume(ctx context.Context, cg *kafka.ConsumerGroup, topic string, out chan *message.Message) {
 	defer s.subs.Done()
 	defer close(out)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -128,7 +128,7 @@ func (s *Subscriber) consume(ctx context.Context, cg *kafkago.ConsumerGroup, top
 	for {
 		gen, err := cg.Next(runCtx)
 		if err != nil {
-			if runCtx.Err() != nil || errors.Is(err, kafkago.ErrGroupClosed) {
+			if runCtx.Err() != nil || errors.Is(err, kafka.ErrGroupClosed) {
 				break
 			}
 			// kafka-go backs off and retries joining by itself; Next only
@@ -150,7 +150,7 @@ func (s *Subscriber) consume(ctx context.Context, cg *kafkago.ConsumerGroup, top
 // periodic committer, all bound to the generation: kafka-go ends the
 // generation when any of them returns and waits for all of them before it
 // rejoins, which is what lets the final commits land in the old generation.
-func (s *Subscriber) runGeneration(subCtx context.Context, gen *kafkago.Generation, topic string, out chan<- *message.Message, logger *slog.Logger) {
+func (s *Subscriber) runGeneration(subCtx context.Context, gen *kafka.Generation, topic string, out chan<- *message.Message, logger *slog.Logger) {
 	g := &generation{gen: gen, topic: topic, logger: logger.With("generation", gen.ID)}
 	for _, a := range gen.Assignments[topic] {
 		pc := &partitionConsumer{
@@ -189,7 +189,7 @@ func (s *Subscriber) runGeneration(subCtx context.Context, gen *kafkago.Generati
 // generation serialises offset commits of one generation, so a periodic
 // commit that read an older watermark can never land after a newer final one.
 type generation struct {
-	gen        *kafkago.Generation
+	gen        *kafka.Generation
 	topic      string
 	logger     *slog.Logger
 	partitions []*partitionConsumer

@@ -1,4 +1,4 @@
-package kafka
+package kafkabus
 
 import (
 	"crypto/tls"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
@@ -71,22 +71,22 @@ func (s SecurityConfig) mechanism() (sasl.Mechanism, error) {
 }
 
 // transport builds the kafka-go transport used by the Writer and the Client.
-func (s SecurityConfig) transport(metadataTTL time.Duration) (*kafkago.Transport, error) {
+func (s SecurityConfig) transport(metadataTTL time.Duration) (*kafka.Transport, error) {
 	mech, err := s.mechanism()
 	if err != nil {
 		return nil, err
 	}
-	return &kafkago.Transport{TLS: s.TLS, SASL: mech, MetadataTTL: metadataTTL}, nil
+	return &kafka.Transport{TLS: s.TLS, SASL: mech, MetadataTTL: metadataTTL}, nil
 }
 
 // dialer builds the kafka-go dialer used by consumer groups and readers,
 // which do not take a Transport.
-func (s SecurityConfig) dialer() (*kafkago.Dialer, error) {
+func (s SecurityConfig) dialer() (*kafka.Dialer, error) {
 	mech, err := s.mechanism()
 	if err != nil {
 		return nil, err
 	}
-	return &kafkago.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: s.TLS, SASLMechanism: mech}, nil
+	return &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: s.TLS, SASLMechanism: mech}, nil
 }
 
 // KeyFunc returns the Kafka message key for msg; nil means no key (the
@@ -111,12 +111,12 @@ const (
 	CompressionZstd   = "zstd"
 )
 
-var compressionCodecs = map[string]kafkago.Compression{
+var compressionCodecs = map[string]kafka.Compression{
 	CompressionNone:   0,
-	CompressionGzip:   kafkago.Gzip,
-	CompressionSnappy: kafkago.Snappy,
-	CompressionLz4:    kafkago.Lz4,
-	CompressionZstd:   kafkago.Zstd,
+	CompressionGzip:   kafka.Gzip,
+	CompressionSnappy: kafka.Snappy,
+	CompressionLz4:    kafka.Lz4,
+	CompressionZstd:   kafka.Zstd,
 }
 
 // PublisherConfig configures a Publisher. Zero fields take the defaults of

@@ -1,4 +1,4 @@
-// Package kafka is the Apache Kafka transport: a Watermill Publisher and
+// Package kafkabus is the Apache Kafka transport: a Watermill Publisher and
 // Subscriber on segmentio/kafka-go, and EnsureTopics for provisioning.
 //
 // Guarantees, in short:
@@ -12,4 +12,4 @@
 //     ConsumerGroup/Generation API with one fresh reader per partition per
 //     generation; offsets committed are the contiguous acked watermark.
 //     Delivery is at-least-once; see Subscriber for the duplicate window.
-package kafka
+package kafkabus

@@ -1,4 +1,4 @@
-package kafka
+package kafkabus
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 )
 
 // ErrTooFewPartitions is reported by EnsureTopics for an existing topic with
@@ -72,39 +72,39 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec, opts
 	if err != nil {
 		return fmt.Errorf("ensure topics: %w", err)
 	}
-	client := &kafkago.Client{Addr: kafkago.TCP(brokers...), Transport: transport, Timeout: 30 * time.Second}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: transport, Timeout: 30 * time.Second}
 
 	existing, err := partitionCounts(ctx, client, names)
 	if err != nil {
 		return fmt.Errorf("ensure topics: %w", err)
 	}
-	var create []kafkago.TopicConfig
-	var grow []kafkago.TopicPartitionsConfig
+	var create []kafka.TopicConfig
+	var grow []kafka.TopicPartitionsConfig
 	for _, s := range specs {
 		have, ok := existing[s.Name]
 		switch {
 		case !ok:
-			create = append(create, kafkago.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor})
+			create = append(create, kafka.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor})
 		case have < s.Partitions && o.addPartitions:
-			grow = append(grow, kafkago.TopicPartitionsConfig{Name: s.Name, Count: int32(s.Partitions)})
+			grow = append(grow, kafka.TopicPartitionsConfig{Name: s.Name, Count: int32(s.Partitions)})
 		case have < s.Partitions:
 			errs = append(errs, fmt.Errorf("topic %s: %w: has %d, want %d", s.Name, ErrTooFewPartitions, have, s.Partitions))
 		}
 	}
 	if len(create) > 0 {
-		resp, err := client.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: create})
+		resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: create})
 		if err != nil {
 			return fmt.Errorf("ensure topics: create: %w", err)
 		}
 		for name, err := range resp.Errors {
 			// Someone else created it between our metadata read and now.
-			if err != nil && !errors.Is(err, kafkago.TopicAlreadyExists) {
+			if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 				errs = append(errs, fmt.Errorf("create topic %s: %w", name, err))
 			}
 		}
 	}
 	if len(grow) > 0 {
-		resp, err := client.CreatePartitions(ctx, &kafkago.CreatePartitionsRequest{Topics: grow})
+		resp, err := client.CreatePartitions(ctx, &kafka.CreatePartitionsRequest{Topics: grow})
 		if err != nil {
 			return fmt.Errorf("ensure topics: add partitions: %w", err)
 		}
@@ -126,8 +126,8 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec, opts
 }
 
 // partitionCounts returns the partition count of each existing topic.
-func partitionCounts(ctx context.Context, client *kafkago.Client, names []string) (map[string]int, error) {
-	resp, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: names})
+func partitionCounts(ctx context.Context, client *kafka.Client, names []string) (map[string]int, error) {
+	resp, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
 	if err != nil {
 		return nil, fmt.Errorf("metadata: %w", err)
 	}
@@ -136,7 +136,7 @@ func partitionCounts(ctx context.Context, client *kafkago.Client, names []string
 		switch {
 		case t.Error == nil:
 			counts[t.Name] = len(t.Partitions)
-		case errors.Is(t.Error, kafkago.UnknownTopicOrPartition):
+		case errors.Is(t.Error, kafka.UnknownTopicOrPartition):
 		default:
 			return nil, fmt.Errorf("metadata of topic %s: %w", t.Name, t.Error)
 		}
@@ -146,13 +146,13 @@ func partitionCounts(ctx context.Context, client *kafkago.Client, names []string
 
 // waitForLeaders polls metadata until every specified partition has a
 // leader, or ctx ends.
-func waitForLeaders(ctx context.Context, client *kafkago.Client, specs []TopicSpec) error {
+func waitForLeaders(ctx context.Context, client *kafka.Client, specs []TopicSpec) error {
 	names := make([]string, len(specs))
 	for i, s := range specs {
 		names[i] = s.Name
 	}
 	for {
-		resp, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: names})
+		resp, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
 		if err == nil && allLed(resp, specs) {
 			return nil
 		}
@@ -164,7 +164,7 @@ func waitForLeaders(ctx context.Context, client *kafkago.Client, specs []TopicSp
 	}
 }
 
-func allLed(resp *kafkago.MetadataResponse, specs []TopicSpec) bool {
+func allLed(resp *kafka.MetadataResponse, specs []TopicSpec) bool {
 	led := map[string]int{}
 	for _, t := range resp.Topics {
 		if t.Error != nil {

@@ -1,4 +1,4 @@
-package kafka
+package kafkabus
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tributary-io/tributary/infra/bus"
 )
@@ -26,7 +26,7 @@ var ErrClosed = errors.New("kafka: closed")
 // share produce batches. Close waits for in-flight publishes.
 type Publisher struct {
 	cfg    PublisherConfig
-	writer *kafkago.Writer
+	writer *kafka.Writer
 	logger *slog.Logger
 
 	gate bus.Gate
@@ -45,22 +45,22 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka publisher: %w", err)
 	}
-	w := &kafkago.Writer{
-		Addr: kafkago.TCP(cfg.Brokers...),
+	w := &kafka.Writer{
+		Addr: kafka.TCP(cfg.Brokers...),
 		// Murmur2 is the Java client's partitioner: a key lands on the same
 		// partition whichever client (Go, Java, Kafka Streams, Connect)
 		// wrote it, so per-key order holds across producers. Messages
 		// without a key are spread at random.
-		Balancer:               &kafkago.Murmur2Balancer{},
+		Balancer:               &kafka.Murmur2Balancer{},
 		MaxAttempts:            cfg.MaxAttempts,
 		BatchSize:              cfg.BatchSize,
 		BatchTimeout:           cfg.BatchTimeout,
 		WriteTimeout:           cfg.WriteTimeout,
-		RequiredAcks:           kafkago.RequireAll, // kafka-go's zero value is acks=0
+		RequiredAcks:           kafka.RequireAll, // kafka-go's zero value is acks=0
 		Compression:            compressionCodecs[strings.ToLower(cfg.Compression)],
 		Transport:              transport,
 		AllowAutoTopicCreation: cfg.AllowAutoTopicCreation,
-		ErrorLogger:            kafkago.LoggerFunc(func(f string, a ...any) { cfg.Logger.Warn(fmt.Sprintf(f, a...), "component", "kafka-writer") }),
+		ErrorLogger:            kafka.LoggerFunc(func(f string, a ...any) { cfg.Logger.Warn(fmt.Sprintf(f, a...), "component", "kafka-writer") }),
 	}
 	return &Publisher{cfg: cfg, writer: w, logger: cfg.Logger}, nil
 }
@@ -68,10 +68,15 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 // Publish writes msgs to topic in one request per partition batch and
 // returns after the broker acked all of them. On error some of msgs may
 // have been written; retrying is safe because consumers deduplicate.
+//
+// Watermill's interface has no ctx: as its contract asks, the messages'
+// own contexts are honoured — the call ends with the first of them to be
+// done (a router's handler passes its message's context on). The
+// writer's timeouts bound it too, and Close never cuts it short.
 func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
-	// Watermill's interface has no ctx; the writer's timeouts bound the call,
-	// and an in-flight publish is never cut short by Close.
-	return p.PublishContext(context.Background(), topic, msgs...)
+	ctx, cancel := bus.MessagesContext(context.Background(), msgs)
+	defer cancel()
+	return p.PublishContext(ctx, topic, msgs...)
 }
 
 // PublishContext is Publish with a caller's deadline.
@@ -87,7 +92,7 @@ func (p *Publisher) PublishContext(ctx context.Context, topic string, msgs ...*m
 	}
 	defer p.gate.Leave()
 
-	records := make([]kafkago.Message, len(msgs))
+	records := make([]kafka.Message, len(msgs))
 	for i, msg := range msgs {
 		rec, err := toRecord(topic, msg, p.cfg.KeyFunc)
 		if err != nil {
@@ -108,12 +113,12 @@ func (p *Publisher) PublishContext(ctx context.Context, topic string, msgs ...*m
 // MetadataTTL and never refreshes it for an unknown topic, so a topic
 // created after the last refresh looks missing for up to MetadataTTL. The
 // lookup fails before anything is written, so the retry cannot duplicate.
-func (p *Publisher) write(ctx context.Context, records []kafkago.Message) error {
+func (p *Publisher) write(ctx context.Context, records []kafka.Message) error {
 	deadline := time.Now().Add(2 * p.cfg.MetadataTTL)
 	backoff := 50 * time.Millisecond
 	for {
 		err := p.writer.WriteMessages(ctx, records...)
-		if err == nil || !errors.Is(err, kafkago.UnknownTopicOrPartition) || time.Now().After(deadline) {
+		if err == nil || !errors.Is(err, kafka.UnknownTopicOrPartition) || time.Now().After(deadline) {
 			return err
 		}
 		t := time.NewTimer(backoff)
@@ -141,4 +146,4 @@ func (p *Publisher) Close() error {
 
 // RequiredAcks reports the writer's acknowledgement level (for tests and
 // diagnostics: it must be kafka-go's RequireAll).
-func (p *Publisher) RequiredAcks() kafkago.RequiredAcks { return p.writer.RequiredAcks }
+func (p *Publisher) RequiredAcks() kafka.RequiredAcks { return p.writer.RequiredAcks }

@@ -1,4 +1,4 @@
-// Package jetstream is the NATS JetStream transport: a Watermill Publisher
+// Package natsbus is the NATS JetStream transport: a Watermill Publisher
 // and Subscriber on nats.go's jetstream package, and EnsureStream for
 // provisioning.
 //
@@ -39,4 +39,4 @@
 // instances get them at once, waits up to DrainTimeout for in-flight acks
 // and naks the rest. Delivery is at-least-once and unordered across
 // instances: consumers deduplicate by event id.
-package jetstream
+package natsbus
