@@ -12,6 +12,8 @@ import (
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/tributary-io/tributary/infra/poll"
 )
 
 func newTestWriter(t *testing.T, conn *fakeConn, cfg BatchConfig) *BatchWriter {
@@ -28,6 +30,28 @@ func newTestWriter(t *testing.T, conn *fakeConn, cfg BatchConfig) *BatchWriter {
 	}
 	t.Cleanup(func() { _ = w.Close(context.Background()) })
 	return w
+}
+
+// waitRetries waits until the writer has retried at least n times.
+func waitRetries(t *testing.T, w *BatchWriter, n uint64) {
+	t.Helper()
+	poll.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		if got := w.Stats().Retries; got < n {
+			return fmt.Errorf("%d of %d retries", got, n)
+		}
+		return nil
+	})
+}
+
+// waitPending waits until at least n rows are accepted and unresolved.
+func waitPending(t *testing.T, w *BatchWriter, n int64) {
+	t.Helper()
+	poll.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		if got := w.Stats().PendingRows; got < n {
+			return fmt.Errorf("%d of %d rows pending", got, n)
+		}
+		return nil
+	})
 }
 
 // writeAll runs one Write per row concurrently and returns their errors by row.
@@ -96,10 +120,7 @@ func TestBatchWriterRetriesTransientFailures(t *testing.T) {
 	done := make(chan []error)
 	go func() { done <- writeAll(t.Context(), w, ids(50)) }()
 	// Callers keep waiting while the server is down...
-	deadline := time.Now().Add(5 * time.Second)
-	for w.Stats().Retries < 5 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	waitRetries(t, w, 5)
 	select {
 	case errs := <-done:
 		t.Fatalf("Write returned while ClickHouse was down: %v", errs[0])
@@ -219,9 +240,7 @@ func TestBatchWriterBackpressure(t *testing.T) {
 	w := newTestWriter(t, conn, BatchConfig{MaxRows: 4, MaxPendingRows: 4, FlushInterval: time.Millisecond})
 	first := make(chan []error)
 	go func() { first <- writeAll(t.Context(), w, ids(4)) }()
-	for w.Stats().PendingRows < 4 {
-		time.Sleep(time.Millisecond)
-	}
+	waitPending(t, w, 4)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
 	defer cancel()
 	if err := w.Write(ctx, "fifth", 5); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "buffer space") {
@@ -243,9 +262,7 @@ func TestBatchWriterCloseFlushesAndIsIdempotent(t *testing.T) {
 	w := newTestWriter(t, conn, BatchConfig{MaxRows: 1000, FlushInterval: time.Hour})
 	done := make(chan []error)
 	go func() { done <- writeAll(t.Context(), w, ids(7)) }()
-	for w.Stats().PendingRows < 7 {
-		time.Sleep(time.Millisecond)
-	}
+	waitPending(t, w, 7)
 	if err := w.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -270,9 +287,7 @@ func TestBatchWriterCloseDeadlineWhileDown(t *testing.T) {
 	w := newTestWriter(t, conn, BatchConfig{MaxRows: 1, RetryMin: time.Millisecond, RetryMax: time.Millisecond})
 	res := make(chan error)
 	go func() { res <- w.Write(t.Context(), "a", 1) }()
-	for w.Stats().Retries < 3 {
-		time.Sleep(time.Millisecond)
-	}
+	waitRetries(t, w, 3)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
 	defer cancel()
 	if err := w.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -293,9 +308,7 @@ func TestBatchWriterStartContextEndStops(t *testing.T) {
 	w.Start(ctx)
 	res := make(chan error)
 	go func() { res <- w.Write(t.Context(), "a", 1) }()
-	for w.Stats().Retries < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	waitRetries(t, w, 2)
 	cancel()
 	if err := <-res; !errors.Is(err, ErrClosed) {
 		t.Fatalf("Write: %v", err)
@@ -349,9 +362,7 @@ func TestBatchWriterCallerContextEnds(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	res := make(chan error)
 	go func() { res <- w.Write(ctx, "a", 1) }()
-	for w.Stats().PendingRows < 1 {
-		time.Sleep(time.Millisecond)
-	}
+	waitPending(t, w, 1)
 	cancel()
 	if err := <-res; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Write: %v", err)

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -131,7 +133,12 @@ func TestAsyncBackpressure(t *testing.T) {
 	var accepted []*Future
 	// One event in the worker's (stalled) hands, two in the buffer.
 	accepted = append(accepted, a.Publish(ctx, loginEvent(t)))
-	waitFor(t, func() bool { return len(a.queue) == 0 })
+	poll.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		if n := len(a.queue); n > 0 {
+			return fmt.Errorf("the worker has not taken the first event: %d queued", n)
+		}
+		return nil
+	})
 	accepted = append(accepted, a.Publish(ctx, loginEvent(t)), a.Publish(ctx, loginEvent(t)))
 
 	tctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -205,16 +212,5 @@ func TestAsyncConfigValidate(t *testing.T) {
 		if !contains(err, want) {
 			t.Errorf("Validate() = %v, want it to name %s", err, want)
 		}
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 5s")
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
