@@ -16,6 +16,7 @@ import (
 	"github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/infra/natsbus"
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/infra/router"
 	"github.com/tributary-io/tributary/schemas"
@@ -92,14 +93,14 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	st := newStats()
+	st := newStats(observe.New("ingest"))
 	writers := map[string]*clickhouse.BatchWriter{}
 	for _, s := range subs {
 		w, ok := writers[s.table.Name]
 		if !ok {
 			w, err = clickhouse.NewBatchWriter(conn, clickhouse.BatchConfig{
 				Table: s.table.Name, Columns: s.table.Columns, MaxRows: cfg.BatchRows,
-				FlushInterval: cfg.FlushInterval, MaxPendingRows: cfg.BufferRows,
+				FlushInterval: cfg.FlushInterval, MaxPendingRows: cfg.BufferRows, Observe: st.met.Table(s.table.Name),
 			}, log)
 			if err != nil {
 				return fmt.Errorf("ingest: %w", err)
@@ -152,10 +153,9 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 		return err
 	}
 	name := cfg.Group + "-" + s.name
-	m := st.addHandler(s.name)
 	if s.deadLetter {
 		h := r.AddConsumerHandler(name, s.topic, sub, ingest.NewDeadLetters(w, s.transport, s.topic, log).Handle)
-		h.AddMiddleware(m.Middleware(nil))
+		h.AddMiddleware(st.addHandler(s.name, nil))
 		return nil
 	}
 	dlq, err := routes.DeadLetterFor(s.family, s.transport)
@@ -166,8 +166,10 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 	if err != nil {
 		return err
 	}
-	h := r.AddConsumerHandler(name, s.topic, sub, ingest.NewSink(s.table.Name, w, s.table.Values, cfg.Limits).Handle)
-	h.AddMiddleware(poison, m.Middleware(ingest.IsPoison))
+	sink := ingest.NewSink(s.table.Name, w, s.table.Values, cfg.Limits)
+	sink.Fresh = st.met.Table(s.table.Name).Fresh
+	h := r.AddConsumerHandler(name, s.topic, sub, sink.Handle)
+	h.AddMiddleware(poison, st.addHandler(s.name, ingest.IsPoison))
 	return nil
 }
 

@@ -17,15 +17,27 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tributary-io/tributary/consumers/internal/ingest"
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/observe"
 )
 
 // IngestStats is what /debug/ingest serves and the periodic log line sums up.
 type IngestStats struct {
-	Handlers map[string]ingest.HandlerSnapshot `json:"handlers"`
-	Writers  map[string]WriterStats            `json:"writers"`
-	RSSBytes uint64                            `json:"rss_bytes"` // 0 where /proc is missing
+	Handlers map[string]HandlerStats `json:"handlers"`
+	Writers  map[string]WriterStats  `json:"writers"`
+	RSSBytes uint64                  `json:"rss_bytes"` // 0 where /proc is missing
+}
+
+// HandlerStats counts one handler's attempts, read from the Prometheus
+// metrics /metrics serves, so the two never disagree.
+type HandlerStats struct {
+	Handled  uint64 `json:"handled"`  // attempts that succeeded (the message is acked)
+	Failed   uint64 `json:"failed"`   // attempts that failed and will be retried
+	Poisoned uint64 `json:"poisoned"` // attempts whose error can never clear: dead-lettered
+	// Latency of one handler attempt, success or not.
+	Latency observe.Summary `json:"latency"`
 }
 
 // WriterStats is one table's BatchWriter counters plus its buffer fill.
@@ -36,35 +48,41 @@ type WriterStats struct {
 
 // stats holds the live counters of one RunIngest; nothing global.
 type stats struct {
+	met      *observe.Metrics
 	mu       sync.Mutex
-	handlers map[string]*ingest.HandlerMetrics
+	handlers []string
 	writers  map[string]*clickhouse.BatchWriter
 }
 
-func newStats() *stats {
-	return &stats{handlers: map[string]*ingest.HandlerMetrics{}, writers: map[string]*clickhouse.BatchWriter{}}
+func newStats(met *observe.Metrics) *stats {
+	return &stats{met: met, writers: map[string]*clickhouse.BatchWriter{}}
 }
 
-func (s *stats) addHandler(name string) *ingest.HandlerMetrics {
+// addHandler returns the middleware that counts one handler's attempts.
+func (s *stats) addHandler(name string, isPoison func(error) bool) message.HandlerMiddleware {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	m := &ingest.HandlerMetrics{}
-	s.handlers[name] = m
-	return m
+	s.handlers = append(s.handlers, name)
+	return s.met.Middleware(name, isPoison)
 }
 
 func (s *stats) addWriter(table string, w *clickhouse.BatchWriter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.writers[table] = w
+	s.met.PendingRows(table, func() float64 { return float64(w.Stats().PendingRows) })
 }
 
 func (s *stats) snapshot(bufferRows int) IngestStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := IngestStats{Handlers: map[string]ingest.HandlerSnapshot{}, Writers: map[string]WriterStats{}, RSSBytes: rss()}
-	for name, m := range s.handlers {
-		out.Handlers[name] = m.Snapshot()
+	out := IngestStats{Handlers: map[string]HandlerStats{}, Writers: map[string]WriterStats{}, RSSBytes: rss()}
+	count := func(h, outcome string) uint64 {
+		return uint64(observe.Value(s.met.Messages.WithLabelValues(h, outcome)))
+	}
+	for _, h := range s.handlers {
+		out.Handlers[h] = HandlerStats{Handled: count(h, observe.Acked), Failed: count(h, observe.Nacked),
+			Poisoned: count(h, observe.DeadLettered), Latency: observe.Summarize(s.met.Handling.WithLabelValues(h))}
 	}
 	for table, w := range s.writers {
 		ws := w.Stats()
@@ -92,6 +110,7 @@ func serveStats(ctx context.Context, cfg IngestConfig, st *stats, log *slog.Logg
 		_ = json.NewEncoder(w).Encode(st.snapshot(cfg.BufferRows))
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle("GET /metrics", st.met.Handler())
 	// Profiles on the same opt-in, loopback-by-convention endpoint: memory
 	// is bounded by in-flight messages, and this is how to see by what.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)

@@ -18,6 +18,17 @@ type BatchConfig struct {
 	RetryMin       time.Duration // first backoff after a transient failure; default 100ms
 	RetryMax       time.Duration // backoff cap; default 10s
 	AttemptTimeout time.Duration // bounds one prepare+append+send; default 30s
+
+	// Observe, if set, hears of every acknowledged insert and every
+	// retried attempt, from the flusher goroutine: for exported metrics.
+	// It must not block.
+	Observe BatchObserver
+}
+
+// BatchObserver is told what a BatchWriter does; see BatchConfig.Observe.
+type BatchObserver interface {
+	Inserted(rows int, took time.Duration)
+	Retried()
 }
 
 func (c BatchConfig) withDefaults() BatchConfig {

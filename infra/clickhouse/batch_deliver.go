@@ -45,7 +45,11 @@ func (w *BatchWriter) deliver(rows []*pendingRow) {
 		err := w.insertOnce(live)
 		switch {
 		case err == nil:
-			w.stats.flushed(len(live), time.Since(start))
+			took := time.Since(start)
+			w.stats.flushed(len(live), took)
+			if o := w.cfg.Observe; o != nil {
+				o.Inserted(len(live), took)
+			}
 			w.resolve(live, nil)
 			if attempt > 1 {
 				w.log.Info("insert succeeded after retries", slog.Int("rows", len(live)), slog.Int("attempts", attempt))
@@ -58,6 +62,9 @@ func (w *BatchWriter) deliver(rows []*pendingRow) {
 			return
 		case isTransient(err):
 			w.stats.retries.Add(1)
+			if o := w.cfg.Observe; o != nil {
+				o.Retried()
+			}
 			wait := jitter(backoff)
 			w.log.Warn("insert failed, will retry", slog.Int("rows", len(live)), slog.Int("attempt", attempt),
 				slog.Duration("backoff", wait), slog.Any("error", err))

@@ -35,6 +35,9 @@ type Sink struct {
 	values ValuesFunc
 	limits schemas.Limits
 	now    func() time.Time
+	// Fresh, if set, is told how old each event is once its row is in:
+	// from the event's time to the insert, the freshness an analyst sees.
+	Fresh func(age time.Duration)
 }
 
 // NewSink builds the handler for one table.
@@ -55,6 +58,9 @@ func (s *Sink) Handle(msg *message.Message) error {
 	}
 	if err := s.writer.Write(msg.Context(), row...); err != nil {
 		return fmt.Errorf("insert %s into %s: %w", env.ID, s.table, err)
+	}
+	if s.Fresh != nil {
+		s.Fresh(s.now().Sub(env.Time))
 	}
 	return nil
 }
