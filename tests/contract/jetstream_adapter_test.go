@@ -3,6 +3,7 @@ package contract
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tributary-io/tributary/infra/bus"
 	"github.com/tributary-io/tributary/infra/natsbus"
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -203,7 +205,12 @@ func TestJetStreamGroupSharesWork(t *testing.T) {
 		}
 		return len(u)
 	}
-	waitFor(t, 30*time.Second, func() bool { return union() == len(msgs) })
+	poll.Eventually(t, 30*time.Second, 20*time.Millisecond, func() error {
+		if n := union(); n != len(msgs) {
+			return fmt.Errorf("the two instances saw %d of %d messages", n, len(msgs))
+		}
+		return nil
+	})
 	mu.Lock()
 	if len(per[0]) == 0 || len(per[1]) == 0 {
 		t.Errorf("work not shared: %d and %d", len(per[0]), len(per[1]))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tributary-io/tributary/infra/bus"
 	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -257,23 +258,24 @@ func TestKafkaWatermarkCommit(t *testing.T) {
 // equals want; it fails if it ever exceeds want.
 func waitCommitted(t *testing.T, env *testenv.Env, group, topic string, want int64) {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(env.KafkaBrokers...)}
-	deadline := time.Now().Add(10 * time.Second)
-	var got int64 = -1
-	for time.Now().Before(deadline) {
-		resp, err := client.OffsetFetch(context.Background(), &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0}}})
-		if err == nil && len(resp.Topics[topic]) == 1 {
-			got = resp.Topics[topic][0].CommittedOffset
-			if got > want {
-				t.Fatalf("committed offset %d passes un-acked offset %d", got, want)
-			}
-			if got == want {
-				return
-			}
+	client := &kafka.Client{Addr: kafka.TCP(env.KafkaBrokers...), Timeout: 5 * time.Second}
+	poll.Eventually(t, 10*time.Second, 100*time.Millisecond, func() error {
+		resp, err := client.OffsetFetch(t.Context(), &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: {0}}})
+		if err != nil {
+			return err
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("committed offset is %d, want %d", got, want)
+		if len(resp.Topics[topic]) != 1 {
+			return fmt.Errorf("offset fetch answered %d partitions of %s", len(resp.Topics[topic]), topic)
+		}
+		got := resp.Topics[topic][0].CommittedOffset
+		if got > want {
+			t.Fatalf("committed offset %d passes un-acked offset %d", got, want)
+		}
+		if got != want {
+			return fmt.Errorf("committed offset is %d, want %d", got, want)
+		}
+		return nil
+	})
 }
 
 // TestKafkaRebalanceLosesNothing: a second member joins mid-stream and the
@@ -298,6 +300,15 @@ func TestKafkaRebalanceLosesNothing(t *testing.T) {
 		}
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(seen) }
+	waitSeen := func(n int, timeout time.Duration) {
+		t.Helper()
+		poll.Eventually(t, timeout, 20*time.Millisecond, func() error {
+			if got := count(); got < n {
+				return fmt.Errorf("%d of %d messages delivered", got, n)
+			}
+			return nil
+		})
+	}
 
 	subA := newKafkaSubscriber(t, env, group, nil)
 	chA, err := subA.Subscribe(testContext(t, 2*time.Minute), topic)
@@ -308,7 +319,7 @@ func TestKafkaRebalanceLosesNothing(t *testing.T) {
 	if err := pub.Publish(topic, msgs[:300]...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, func() bool { return count() >= 100 })
+	waitSeen(100, 30*time.Second)
 
 	subB := newKafkaSubscriber(t, env, group, nil) // rebalance: A gives up partitions
 	chB, err := subB.Subscribe(testContext(t, 2*time.Minute), topic)
@@ -319,7 +330,7 @@ func TestKafkaRebalanceLosesNothing(t *testing.T) {
 	if err := pub.Publish(topic, msgs[300:600]...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, func() bool { return count() >= 450 })
+	waitSeen(450, 30*time.Second)
 
 	if err := subA.Close(); err != nil { // rebalance: B takes everything
 		t.Fatal(err)
@@ -327,7 +338,7 @@ func TestKafkaRebalanceLosesNothing(t *testing.T) {
 	if err := pub.Publish(topic, msgs[600:]...); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, func() bool { return count() == total })
+	waitSeen(total, 60*time.Second)
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -388,17 +399,6 @@ func TestKafkaEnsureTopicsIdempotent(t *testing.T) {
 	}
 	if err := kafkabus.EnsureTopics(ctx, env.KafkaBrokers, spec); err != nil {
 		t.Fatalf("after growing: %v", err)
-	}
-}
-
-func waitFor(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", d)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tributary-io/tributary/infra/bus"
 	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -90,13 +91,13 @@ func TestKafkaRebalanceInFlightWindow(t *testing.T) {
 		}
 	}
 	lastInWindow := held[0] + window - 1
-	waitFor(t, 20*time.Second, func() bool {
+	poll.Eventually(t, 20*time.Second, 20*time.Millisecond, func() error {
 		for p := range partitions {
-			if led.maxDelivered(p) < lastInWindow {
-				return false
+			if m := led.maxDelivered(p); m < lastInWindow {
+				return fmt.Errorf("partition %d handed out up to offset %d, want %d", p, m, lastInWindow)
 			}
 		}
-		return true
+		return nil
 	})
 
 	for p := range partitions { // the window is counted from the oldest un-acked message
@@ -148,10 +149,7 @@ func TestKafkaRebalanceInFlightWindow(t *testing.T) {
 		want[p] = perPartition
 	}
 	led.waitAllAcked(t, want, 30*time.Second)
-	waitFor(t, 10*time.Second, func() bool {
-		c, err := committedOffsets(ctx, env, group, topic, partitions)
-		return err == nil && maps.Equal(c, want)
-	})
+	waitCommittedAll(t, env, group, topic, partitions, want)
 	stopPoll()
 
 	rebalances := gens.count() - 1
@@ -266,7 +264,7 @@ func TestKafkaHandoffNoStalePrefetch(t *testing.T) {
 	go consume("A", chA)
 	// B joins only once A has delivered from every partition, so each one
 	// really is handed from A to B.
-	waitFor(t, 20*time.Second, func() bool { return led.count("A") >= 100 && led.allOwnedBy("A", partitions) })
+	waitMember(t, led, "A", 100, partitions)
 
 	subB := newKafkaSubscriber(t, env, group, tune) // rebalance: A hands over some partitions
 	chB, err := subB.Subscribe(ctx, topic)
@@ -274,15 +272,13 @@ func TestKafkaHandoffNoStalePrefetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	go consume("B", chB)
-	waitFor(t, 20*time.Second, func() bool { return led.count("B") >= 100 })
+	waitMember(t, led, "B", 100, 0)
 
 	if err := subA.Close(); err != nil { // rebalance: B takes the rest
 		t.Fatal(err)
 	}
 	afterClose := led.count("B")
-	waitFor(t, 20*time.Second, func() bool {
-		return led.count("B") >= afterClose+100 && led.allOwnedBy("B", partitions)
-	})
+	waitMember(t, led, "B", afterClose+100, partitions)
 	stopStream()
 	if err := <-streamErr; err != nil {
 		t.Fatal(err)
@@ -294,10 +290,7 @@ func TestKafkaHandoffNoStalePrefetch(t *testing.T) {
 		want[p] = int64(produced)
 	}
 	led.waitAllAcked(t, want, 20*time.Second)
-	waitFor(t, 10*time.Second, func() bool {
-		c, err := committedOffsets(ctx, env, group, topic, partitions)
-		return err == nil && maps.Equal(c, want)
-	})
+	waitCommittedAll(t, env, group, topic, partitions, want)
 
 	for p := range partitions {
 		if err := led.checkContiguous(p); err != nil {
@@ -401,23 +394,34 @@ func (l *ledger) count(member string) int {
 // acked, or fails naming the first missing offset of each partition.
 func (l *ledger) waitAllAcked(t *testing.T, n map[int]int64, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	poll.Eventually(t, d, 20*time.Millisecond, func() error {
 		var missing []string
 		for p, end := range n {
 			if o, ok := l.unackedBelow(p, end); ok {
 				missing = append(missing, fmt.Sprintf("p%d@%d", p, o))
 			}
 		}
-		if len(missing) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
+		if len(missing) > 0 {
 			slices.Sort(missing)
-			t.Fatalf("not acked within %s (first missing offset per partition): %v", d, missing)
+			return fmt.Errorf("not acked (first missing offset per partition): %v", missing)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+}
+
+// waitMember waits until member has delivered at least n messages and,
+// if partitions > 0, was the latest to deliver from each of them.
+func waitMember(t *testing.T, l *ledger, member string, n, partitions int) {
+	t.Helper()
+	poll.Eventually(t, 20*time.Second, 20*time.Millisecond, func() error {
+		if got := l.count(member); got < n {
+			return fmt.Errorf("%s delivered %d of %d messages", member, got, n)
+		}
+		if partitions > 0 && !l.allOwnedBy(member, partitions) {
+			return fmt.Errorf("not every partition is %s's yet: %s", member, l.owners(partitions))
+		}
+		return nil
+	})
 }
 
 // unackedBelow returns an offset below c that no handler acked.
@@ -579,16 +583,36 @@ func requireEndOffsets(t *testing.T, env *testenv.Env, topic string, partitions 
 	}
 }
 
+// waitCommittedAll waits until the group's committed offsets are want.
+func waitCommittedAll(t *testing.T, env *testenv.Env, group, topic string, partitions int, want map[int]int64) {
+	t.Helper()
+	poll.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+		c, err := committedOffsets(t.Context(), env, group, topic, partitions)
+		if err != nil {
+			return err
+		}
+		if !maps.Equal(c, want) {
+			return fmt.Errorf("committed %v, want %v", c, want)
+		}
+		return nil
+	})
+}
+
 func waitGroupState(t *testing.T, env *testenv.Env, group, state string, d time.Duration) {
 	t.Helper()
 	client := &kafka.Client{Addr: kafka.TCP(env.KafkaBrokers...), Timeout: 5 * time.Second}
-	got := ""
-	waitFor(t, d, func() bool {
-		resp, err := client.DescribeGroups(context.Background(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
-		if err == nil && len(resp.Groups) == 1 {
-			got = resp.Groups[0].GroupState
+	poll.Eventually(t, d, 20*time.Millisecond, func() error {
+		resp, err := client.DescribeGroups(t.Context(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+		if err != nil {
+			return err
 		}
-		return got == state
+		if len(resp.Groups) != 1 {
+			return fmt.Errorf("group %s: %d groups described", group, len(resp.Groups))
+		}
+		if got := resp.Groups[0].GroupState; got != state {
+			return fmt.Errorf("group %s is %s, want %s", group, got, state)
+		}
+		return nil
 	})
 }
 

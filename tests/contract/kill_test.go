@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -100,7 +101,7 @@ func (k killMidStream) run(t *testing.T) killReport {
 					if err == nil {
 						break
 					}
-					time.Sleep(100 * time.Millisecond)
+					time.Sleep(100 * time.Millisecond) // pause between attempts; publishCtx bounds them
 				}
 			}
 		}()
@@ -161,10 +162,10 @@ func (k killMidStream) run(t *testing.T) killReport {
 		}
 		return n
 	}
-	deadline := time.Now().Add(k.receiveFor)
-	for missing() > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	receiveCtx, cancelReceive := context.WithTimeout(t.Context(), k.receiveFor)
+	// Not met in time is reported below, naming the lost messages.
+	_ = poll.Until(receiveCtx, 50*time.Millisecond, func(context.Context) (bool, error) { return missing() == 0, nil })
+	cancelReceive()
 	mu.Lock()
 	defer mu.Unlock()
 	var lost []string

@@ -13,6 +13,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/subscriber"
 	"github.com/ThreeDotsLabs/watermill/pubsub/tests"
+
+	"github.com/tributary-io/tributary/infra/poll"
 )
 
 // testReconnect is Watermill's TestReconnect (pubsub/tests v1.5.1) with the
@@ -26,9 +28,12 @@ import (
 // Like the original it runs restart (Features.RestartServiceCommand) as a
 // separate process after 1/3 and 1/2 of the messages were handed to 100
 // publishers, each retrying until its publish succeeds, and requires every
-// published message at the subscriber (duplicates allowed).
+// published message at the subscriber (duplicates allowed). Unlike the
+// original, a publisher gives up after publishFor, so a broker that never
+// comes back fails the test instead of hanging it.
 func testReconnect(t *testing.T, restart []string, newPubSub tests.PubSubConstructor, topic string) {
 	const total, publishers = 10000, 100
+	const publishFor = 90 * time.Second // past the 60s receive bound below
 	pub, sub := newPubSub(t)
 	if init, ok := sub.(message.SubscribeInitializer); ok {
 		if err := init.SubscribeInitialize(topic); err != nil {
@@ -60,8 +65,11 @@ func testReconnect(t *testing.T, restart []string, newPubSub tests.PubSubConstru
 		}
 	}()
 
+	publishCtx, cancelPublish := context.WithTimeout(t.Context(), publishFor)
+	defer cancelPublish()
 	var mu sync.Mutex
 	var published message.Messages
+	var gaveUp []error
 	var publishing sync.WaitGroup
 	for range publishers {
 		publishing.Add(1)
@@ -69,17 +77,19 @@ func testReconnect(t *testing.T, restart []string, newPubSub tests.PubSubConstru
 			defer publishing.Done()
 			for range tokens {
 				msg := message.NewMessage(watermill.NewUUID(), []byte("x"))
-				for {
+				err := poll.Until(publishCtx, 500*time.Millisecond, func(context.Context) (bool, error) {
 					if rand.IntN(10) == 0 { // the original's jitter
 						time.Sleep(500 * time.Millisecond)
 					}
-					if err := pub.Publish(topic, msg); err == nil {
-						break
-					}
-					time.Sleep(500 * time.Millisecond)
-				}
+					err := pub.Publish(topic, msg)
+					return err == nil, err
+				})
 				mu.Lock()
-				published = append(published, msg)
+				if err != nil {
+					gaveUp = append(gaveUp, err)
+				} else {
+					published = append(published, msg)
+				}
 				mu.Unlock()
 			}
 		}()
@@ -89,6 +99,9 @@ func testReconnect(t *testing.T, restart []string, newPubSub tests.PubSubConstru
 	received, all := subscriber.BulkReadWithDeduplication(msgs, total, 60*time.Second)
 	publishing.Wait()
 	restarts.Wait()
+	if len(gaveUp) > 0 {
+		t.Errorf("%d of %d messages never published: %v", len(gaveUp), total, gaveUp[0])
+	}
 	if !all {
 		t.Errorf("not all messages received: %d of %d", len(received), total)
 	}
