@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/poll"
 )
 
 var authColumns = []string{
@@ -231,13 +232,12 @@ func TestTransientOutage(t *testing.T) {
 	for i := range n {
 		go func() { results <- w.Write(t.Context(), authRow(uuid.New(), fmt.Sprint("u", i), now, now)...) }()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for w.Stats().Retries < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if r := w.Stats().Retries; r < 3 {
-		t.Fatalf("only %d retries while down", r)
-	}
+	poll.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if r := w.Stats().Retries; r < 3 {
+			return fmt.Errorf("only %d retries while down", r)
+		}
+		return nil
+	})
 	if len(results) != 0 {
 		t.Fatalf("a Write returned during the outage: %v", <-results)
 	}

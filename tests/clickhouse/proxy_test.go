@@ -1,11 +1,14 @@
 package clickhouse_test
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tributary-io/tributary/infra/poll"
 )
 
 // outageProxy forwards a fixed local port to ClickHouse and can take it
@@ -41,19 +44,15 @@ func (p *outageProxy) Addr() string { return p.addr }
 // Up listens again on the same port.
 func (p *outageProxy) Up() {
 	p.t.Helper()
-	var (
-		ln  net.Listener
-		err error
-	)
-	for range 50 { // the port may linger briefly after Down
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
+	var ln net.Listener
+	// The port may linger briefly after Down.
+	poll.Eventually(p.t, time.Second, 20*time.Millisecond, func() error {
+		var err error
+		if ln, err = net.Listen("tcp", p.addr); err != nil {
+			return fmt.Errorf("proxy up on %s: %w", p.addr, err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		p.t.Fatalf("proxy up on %s: %v", p.addr, err)
-	}
+		return nil
+	})
 	p.serve(ln)
 }
 
