@@ -21,6 +21,7 @@ import (
 
 	"github.com/tributary-io/tributary/consumers/service"
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
 	"github.com/tributary-io/tributary/tests/testenv"
@@ -179,43 +180,41 @@ func waitForIDs(ctx context.Context, t *testing.T, conn driver.Conn, table strin
 	t.Helper()
 	in := "'" + strings.Join(ids, "','") + "'"
 	query := fmt.Sprintf("SELECT toString(event_id) FROM %s FINAL WHERE toString(event_id) IN (%s)", table, in)
-	var got map[string]bool
-	for {
+	err := poll.Until(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		rows, err := conn.Query(ctx, query)
-		if err == nil {
-			got = map[string]bool{}
-			dup := ""
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					t.Fatal(err)
-				}
-				if got[id] {
-					dup = id
-				}
-				got[id] = true
+		if err != nil {
+			return false, err
+		}
+		defer rows.Close()
+		got := map[string]bool{}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return true, err
 			}
-			rows.Close()
-			if dup != "" {
-				t.Fatalf("%s: event %s appears twice in the FINAL view", table, dup)
+			if got[id] {
+				return true, fmt.Errorf("event %s appears twice in the FINAL view", id)
 			}
-			if len(got) == len(ids) {
-				t.Logf("%s: all %d events landed", table, len(ids))
-				return
+			got[id] = true
+		}
+		if err := rows.Err(); err != nil {
+			return false, err
+		}
+		var missing []string
+		for _, id := range ids {
+			if !got[id] {
+				missing = append(missing, id)
 			}
 		}
-		select {
-		case <-ctx.Done():
-			var missing []string
-			for _, id := range ids {
-				if !got[id] {
-					missing = append(missing, id)
-				}
-			}
-			t.Fatalf("%s: %d of %d events missing (last query error %v): %v", table, len(missing), len(ids), err, missing)
-		case <-time.After(200 * time.Millisecond):
+		if len(missing) > 0 {
+			return false, fmt.Errorf("%d of %d events missing: %v", len(missing), len(ids), missing)
 		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("%s: %v", table, err)
 	}
+	t.Logf("%s: all %d events landed", table, len(ids))
 }
 
 // warmUp publishes canary events (tenant of their own) to every Kafka topic
@@ -243,24 +242,22 @@ func warmUp(ctx context.Context, t *testing.T, pub *publish.Conn, conn driver.Co
 	}
 	start := time.Now()
 	for table, mk := range canaries {
-		for {
+		err := poll.Until(ctx, 300*time.Millisecond, func(ctx context.Context) (bool, error) {
 			ev, err := schemas.NewEvent("//tributary/e2e", tenant, mk())
 			if err != nil {
-				t.Fatal(err)
+				return true, err
 			}
 			if _, err := pub.Publish(ctx, ev); err != nil {
-				t.Fatalf("publish canary: %v", err)
+				return true, fmt.Errorf("publish canary: %w", err)
 			}
 			var rows uint64
-			_ = conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE tenant = ?", tenant).Scan(&rows)
-			if rows > 0 {
-				break
+			if err := conn.QueryRow(ctx, "SELECT count() FROM "+table+" WHERE tenant = ?", tenant).Scan(&rows); err != nil {
+				return false, err
 			}
-			select {
-			case <-ctx.Done():
-				t.Fatalf("%s: no canary landed: is the Kafka group assigned?", table)
-			case <-time.After(300 * time.Millisecond):
-			}
+			return rows > 0, nil
+		})
+		if err != nil {
+			t.Fatalf("%s: no canary landed: is the Kafka group assigned? %v", table, err)
 		}
 	}
 	t.Logf("every Kafka group consuming after %s", time.Since(start).Round(time.Millisecond))
