@@ -4,11 +4,13 @@ package faults
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -35,9 +37,7 @@ func TestIngestSIGKILL(t *testing.T) {
 	p := publishMix(ctx, t, env, tenant, want)
 	p.waitAcked(ctx, t, int64(want.total()/3))
 	// Kill once rows are flowing, so batches are in flight at the kill.
-	for distinct(ctx, conn, "auth_events", tenant) < 1000 {
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitDistinct(ctx, t, conn, "auth_events", tenant, 1000)
 	before := distinct(ctx, conn, "auth_events", tenant) + distinct(ctx, conn, "telemetry_metrics", tenant)
 	rss := first.peakRSS()
 	first.kill(t)
@@ -62,20 +62,22 @@ func TestIngestSIGKILL(t *testing.T) {
 // first exceeds what it is now: the consumer is making progress again.
 func waitGrowth(ctx context.Context, t *testing.T, conn driver.Conn, tenant string) time.Time {
 	t.Helper()
-	total := func() int {
+	total := func(ctx context.Context) int {
 		n := 0
 		for _, table := range append(append([]string{}, jetStreamTables...), kafkaTables...) {
 			n += max(distinct(ctx, conn, table, tenant), 0)
 		}
 		return n
 	}
-	base := total()
-	for total() <= base {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no progress after the fault: still %d rows", base)
-		case <-time.After(100 * time.Millisecond):
+	base := total(ctx)
+	err := poll.Until(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+		if n := total(ctx); n <= base {
+			return false, fmt.Errorf("still %d rows", n)
 		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("no progress after the fault: %v", err)
 	}
 	return time.Now()
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
 	"github.com/tributary-io/tributary/tests/testenv"
@@ -252,12 +253,14 @@ func (p *publisher) wait(t *testing.T, want int) {
 // waitAcked blocks until at least n events are acknowledged.
 func (p *publisher) waitAcked(ctx context.Context, t *testing.T, n int64) {
 	t.Helper()
-	for p.acked.Load() < n {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("only %d events published, waiting for %d", p.acked.Load(), n)
-		case <-time.After(50 * time.Millisecond):
+	err := poll.Until(ctx, 50*time.Millisecond, func(context.Context) (bool, error) {
+		if got := p.acked.Load(); got < n {
+			return false, fmt.Errorf("%d of %d events published", got, n)
 		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -282,11 +285,26 @@ func distinct(ctx context.Context, conn driver.Conn, table, tenant string) int {
 	return int(n)
 }
 
+// waitDistinct waits until table holds at least n distinct events of the
+// tenant: rows are flowing.
+func waitDistinct(ctx context.Context, t *testing.T, conn driver.Conn, table, tenant string, n int) {
+	t.Helper()
+	err := poll.Until(ctx, 50*time.Millisecond, func(ctx context.Context) (bool, error) {
+		if got := distinct(ctx, conn, table, tenant); got < n {
+			return false, fmt.Errorf("%s holds %d of %d events (-1: query failing)", table, got, n)
+		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitLanded polls until every table of tables holds want[table] distinct
 // events and returns when each finished, measured from since.
 func waitLanded(ctx context.Context, t *testing.T, conn driver.Conn, tenant string, want mix, tables []string) time.Time {
 	t.Helper()
-	for {
+	err := poll.Until(ctx, 250*time.Millisecond, func(ctx context.Context) (bool, error) {
 		done := true
 		var status []string
 		for _, table := range tables {
@@ -296,15 +314,15 @@ func waitLanded(ctx context.Context, t *testing.T, conn driver.Conn, tenant stri
 				done = false
 			}
 		}
-		if done {
-			return time.Now()
+		if !done {
+			return false, fmt.Errorf("landed %s", strings.Join(status, ", "))
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("not every event landed: %s", strings.Join(status, ", "))
-		case <-time.After(250 * time.Millisecond):
-		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("not every event landed: %v", err)
 	}
+	return time.Now()
 }
 
 // checkExactlyOnce asserts the documented query forms: per table, the

@@ -27,14 +27,12 @@ func TestIngestClickHouseOutage(t *testing.T) {
 
 	proc := startIngest(t, bin, env, db, group)
 	p := publishMix(ctx, t, env, tenant, want)
-	for distinct(ctx, conn, "auth_events", tenant) < 1000 {
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitDistinct(ctx, t, conn, "auth_events", tenant, 1000)
 	if err := servers.Kill(testenv.ClickHouse); err != nil {
 		t.Fatalf("kill clickhouse: %v", err)
 	}
 	t.Logf("ClickHouse killed after %d events published", p.acked.Load())
-	time.Sleep(15 * time.Second)
+	time.Sleep(15 * time.Second) // not a poll: the outage lasts 15 + 5 s on purpose
 	// Mid-outage: writers hold at most the in-flight bound, handlers block,
 	// nothing fails or is poisoned, consumption has paused.
 	t.Log("consumer during the outage:")
@@ -77,9 +75,7 @@ func TestIngestScaleOut(t *testing.T) {
 	// Let the three join before publishing, so the kill hits a shared group.
 	time.Sleep(5 * time.Second)
 	p := publishMix(ctx, t, env, tenant, want)
-	for distinct(ctx, conn, "auth_events", tenant) < 3000 {
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitDistinct(ctx, t, conn, "auth_events", tenant, 3000)
 	killed := time.Now()
 	rss := procs[1].peakRSS()
 	procs[1].kill(t)

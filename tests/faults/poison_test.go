@@ -5,6 +5,7 @@ package faults
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/infra/natsbus"
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
 	"github.com/tributary-io/tributary/tests/testenv"
@@ -138,17 +140,18 @@ func testPoison(ctx context.Context, t *testing.T, env *testenv.Env, conn driver
 		Payload   string   `ch:"payload"`
 	}
 	var rows []row
-	for {
+	err = poll.Until(ctx, 250*time.Millisecond, func(ctx context.Context) (bool, error) {
 		rows = rows[:0]
-		err := conn.Select(ctx, &rows, "SELECT event_id, family, transport, topic, reason, `headers.key`, payload FROM dead_letters WHERE has(?, event_id)", ids)
-		if err == nil && len(rows) >= len(poisons) {
-			break
+		if err := conn.Select(ctx, &rows, "SELECT event_id, family, transport, topic, reason, `headers.key`, payload FROM dead_letters WHERE has(?, event_id)", ids); err != nil {
+			return false, err
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("dead_letters holds %d of %d poison messages (err %v)", len(rows), len(poisons), err)
-		case <-time.After(250 * time.Millisecond):
+		if len(rows) < len(poisons) {
+			return false, fmt.Errorf("dead_letters holds %d of %d poison messages", len(rows), len(poisons))
 		}
+		return true, nil
+	})
+	if err != nil {
+		t.Fatalf("poison messages not dead-lettered: %v", err)
 	}
 	t.Logf("all %d poison messages in dead_letters %s after the good ones", len(poisons), time.Since(start).Round(time.Millisecond))
 	byID := map[string]row{}

@@ -32,9 +32,8 @@ func TestIngestSIGTERM(t *testing.T) {
 	first := startIngest(t, bin, env, db, group, "-shutdown-timeout", timeout.String())
 	p := publishMix(ctx, t, env, tenant, want)
 	// Both transports busy, so both have batches in flight at the signal.
-	for distinct(ctx, conn, "auth_events", tenant) < 2000 || distinct(ctx, conn, "telemetry_metrics", tenant) < 2000 {
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitDistinct(ctx, t, conn, "auth_events", tenant, 2000)
+	waitDistinct(ctx, t, conn, "telemetry_metrics", tenant, 2000)
 	sent := time.Now()
 	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -4,11 +4,13 @@ package faults
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -76,7 +78,7 @@ func trackTransport(ctx context.Context, t *testing.T, conn driver.Conn, tenant 
 		for _, table := range tables {
 			r.events += want[table]
 		}
-		for ctx.Err() == nil {
+		err := poll.Until(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
 			n := 0
 			for _, table := range tables {
 				n += max(distinct(ctx, conn, table, tenant), 0)
@@ -84,15 +86,14 @@ func trackTransport(ctx context.Context, t *testing.T, conn driver.Conn, tenant 
 			if n > 0 && r.first.IsZero() {
 				r.first = time.Now()
 			}
-			if n >= r.events {
-				r.last = time.Now()
-				break
+			if n < r.events {
+				return false, fmt.Errorf("%d of %d events landed", n, r.events)
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		if r.last.IsZero() {
-			t.Errorf("%v: not every event landed", tables)
-			r.last = time.Now()
+			return true, nil
+		})
+		r.last = time.Now()
+		if err != nil {
+			t.Errorf("%v: not every event landed: %v", tables, err)
 		}
 		out <- r
 	}()
