@@ -46,8 +46,10 @@ type IngestConfig struct {
 	ShutdownTimeout time.Duration
 	// StatsInterval is how often a stats line is logged; negative: never.
 	StatsInterval time.Duration
-	// HTTPAddr, if set, serves GET /debug/ingest (JSON stats), /healthz and
-	// /debug/pprof/. Bind it to loopback or a private interface.
+	// HTTPAddr, if set, serves /metrics (Prometheus), /healthz (fails once
+	// any handler has stopped), /readyz (every handler subscribed),
+	// /debug/ingest (JSON stats) and /debug/pprof/. Bind it to loopback or a
+	// private interface.
 	HTTPAddr string
 
 	// StartFrom is where a group that has never consumed starts: "earliest"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tributary-io/tributary/consumers/internal/ingest"
 	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/daemon"
 	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/infra/observe"
@@ -94,6 +95,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		return fmt.Errorf("ingest: %w", err)
 	}
 	st := newStats(observe.New("ingest"))
+	health := daemon.NewHealth(r)
 	writers := map[string]*clickhouse.BatchWriter{}
 	for _, s := range subs {
 		w, ok := writers[s.table.Name]
@@ -116,12 +118,14 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 				return w.Close(cctx)
 			})
 		}
-		if err := addHandler(r, cfg, js, s, w, dlqPubs, routes, st, log); err != nil {
+		h, err := addHandler(r, cfg, js, s, w, dlqPubs, routes, st, log)
+		if err != nil {
 			return fmt.Errorf("ingest: %w", err)
 		}
+		health.Track(s.name, h)
 	}
 
-	stopStats, err := serveStats(ctx, cfg, st, log)
+	stopStats, err := serveStats(ctx, cfg, st, health, log)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -147,30 +151,30 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 // innermost first: metrics, then (event tables only) the filtered poison
 // queue to the family's dead-letter destination on the same transport.
 func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s subscription, w *clickhouse.BatchWriter,
-	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, log *slog.Logger) error {
+	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, log *slog.Logger) (*message.Handler, error) {
 	sub, err := subscriber(cfg, js, s, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	name := cfg.Group + "-" + s.name
 	if s.deadLetter {
 		h := r.AddConsumerHandler(name, s.topic, sub, ingest.NewDeadLetters(w, s.transport, s.topic, log).Handle)
 		h.AddMiddleware(st.addHandler(s.name, nil))
-		return nil
+		return h, nil
 	}
 	dlq, err := routes.DeadLetterFor(s.family, s.transport)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	poison, err := router.Poison(dlqPubs[s.transport], dlq.Name(), ingest.IsPoison)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sink := ingest.NewSink(s.table.Name, w, s.table.Values, cfg.Limits)
 	sink.Fresh = st.met.Table(s.table.Name).Fresh
 	h := r.AddConsumerHandler(name, s.topic, sub, sink.Handle)
 	h.AddMiddleware(poison, st.addHandler(s.name, ingest.IsPoison))
-	return nil
+	return h, nil
 }
 
 func subscriber(cfg IngestConfig, js jetstream.JetStream, s subscription, log *slog.Logger) (message.Subscriber, error) {

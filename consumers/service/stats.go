@@ -4,12 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"sort"
 	"strconv"
@@ -20,6 +16,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/daemon"
 	"github.com/tributary-io/tributary/infra/observe"
 )
 
@@ -91,42 +88,19 @@ func (s *stats) snapshot(bufferRows int) IngestStats {
 	return out
 }
 
-// serveStats starts the periodic log line and the optional HTTP endpoint;
+// serveStats starts the periodic log line and the operator endpoint
+// (/metrics, /healthz, /readyz, /debug/ingest, /debug/pprof/ on HTTPAddr);
 // the returned func stops the endpoint.
-func serveStats(ctx context.Context, cfg IngestConfig, st *stats, log *slog.Logger) (func() error, error) {
+func serveStats(ctx context.Context, cfg IngestConfig, st *stats, health *daemon.Health, log *slog.Logger) (func() error, error) {
 	if cfg.StatsInterval > 0 {
 		go logStats(ctx, cfg, st, log)
 	}
-	if cfg.HTTPAddr == "" {
-		return func() error { return nil }, nil
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("stats endpoint: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /debug/ingest", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(st.snapshot(cfg.BufferRows))
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.Handle("GET /metrics", st.met.Handler())
-	// Profiles on the same opt-in, loopback-by-convention endpoint: memory
-	// is bounded by in-flight messages, and this is how to see by what.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("ingest: stats endpoint stopped", "err", err)
-		}
-	}()
-	log.Info("ingest: stats endpoint", "addr", "http://"+ln.Addr().String()+"/debug/ingest")
-	return func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	}, nil
+	return daemon.Endpoint{Addr: cfg.HTTPAddr, Metrics: st.met, Health: health, Routes: map[string]http.Handler{
+		"GET /debug/ingest": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(st.snapshot(cfg.BufferRows))
+		}),
+	}}.Serve(log)
 }
 
 // logStats logs one line per interval with totals and the busiest figures,

@@ -38,6 +38,11 @@ type Config struct {
 	StateBucket        string
 	CheckpointInterval time.Duration
 
+	// HTTPAddr, if set, serves /metrics (Prometheus: messages per handler,
+	// findings per kind), /healthz (fails once any handler has stopped),
+	// /readyz and /debug/pprof/. Bind it to loopback or a private interface.
+	HTTPAddr string
+
 	Auth      authdetect.Config
 	Task      taskdetect.Config
 	Telemetry teledetect.Config

@@ -12,8 +12,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/infra/bus"
+	"github.com/tributary-io/tributary/infra/daemon"
 	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/infra/natsbus"
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/infra/router"
 	"github.com/tributary-io/tributary/processors/internal/authdetect"
@@ -38,6 +40,7 @@ type family struct {
 
 	mu     sync.Mutex
 	outbox []schemas.Envelope // built once, so a retried publish keeps its id
+	kinds  []string           // the outbox's anomaly kinds, for metrics
 }
 
 func families(cfg Config) ([]*family, error) {
@@ -121,6 +124,8 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
+	met := observe.New("detect")
+	health := daemon.NewHealth(r)
 	for _, f := range fams {
 		for _, in := range f.inputs {
 			name := cfg.Group + "-" + f.name
@@ -129,9 +134,17 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 				return fmt.Errorf("detect: %w", err)
 			}
 			closers = append(closers, sub.Close)
-			r.AddConsumerHandler(name+"-"+sanitize(in.topic), in.topic, sub, handler(f, cfg, out, log))
+			hname := f.name + "-" + sanitize(in.topic)
+			h := r.AddConsumerHandler(name+"-"+sanitize(in.topic), in.topic, sub, handler(f, cfg, out, met, log))
+			h.AddMiddleware(met.Middleware(hname, nil))
+			health.Track(hname, h)
 		}
 	}
+	stopHTTP, err := daemon.Endpoint{Addr: cfg.HTTPAddr, Metrics: met, Health: health}.Serve(log)
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	closers = append(closers, stopHTTP)
 	go cp.loop(ctx)
 	if ready != nil {
 		go func() {
@@ -153,7 +166,7 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 // are acked and skipped: the ingest groups dead-letter them already.
 // A publish error is returned so the router retries; the finding waits in
 // the outbox and goes out first on the next call.
-func handler(f *family, cfg Config, out *publisher, log *slog.Logger) message.NoPublishHandlerFunc {
+func handler(f *family, cfg Config, out *publisher, met *observe.Metrics, log *slog.Logger) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, time.Time{}, cfg.Limits)
 		if err != nil {
@@ -169,13 +182,15 @@ func handler(f *family, cfg Config, out *publisher, log *slog.Logger) message.No
 				continue
 			}
 			f.outbox = append(f.outbox, a)
+			f.kinds = append(f.kinds, fd.Anomaly.Kind)
 		}
 		for len(f.outbox) > 0 {
 			if err := out.publish(msg.Context(), f.outbox[0]); err != nil {
 				return fmt.Errorf("publish anomaly: %w", err)
 			}
 			log.Info("detect: anomaly", "family", f.name, "id", f.outbox[0].ID, "tenant", f.outbox[0].Tenant)
-			f.outbox = f.outbox[1:]
+			met.Findings.WithLabelValues(f.name, f.kinds[0]).Inc()
+			f.outbox, f.kinds = f.outbox[1:], f.kinds[1:]
 		}
 		return nil
 	}

@@ -1,7 +1,8 @@
 // Command tributary-detect-stream runs the streaming anomaly detectors:
 // auth and task events from JetStream, telemetry from Kafka, anomalies out
 // through the routing table. Settings come from the environment
-// (TRIBUTARY_NATS_URL, TRIBUTARY_KAFKA_BROKERS, TRIBUTARY_DETECT_GROUP).
+// (TRIBUTARY_NATS_URL, TRIBUTARY_KAFKA_BROKERS, TRIBUTARY_DETECT_GROUP,
+// TRIBUTARY_DETECT_HTTP for /metrics, /healthz and /readyz).
 package main
 
 import (
@@ -24,6 +25,7 @@ func main() {
 		KafkaBrokers: strings.Split(env("TRIBUTARY_KAFKA_BROKERS", "127.0.0.1:9092"), ","),
 		Group:        os.Getenv("TRIBUTARY_DETECT_GROUP"),
 		StartFrom:    os.Getenv("TRIBUTARY_DETECT_START_FROM"), // earliest (default) or latest
+		HTTPAddr:     os.Getenv("TRIBUTARY_DETECT_HTTP"),
 	}
 	if err := service.RunDetectors(ctx, cfg, log, nil); err != nil {
 		log.Error("tributary-detect-stream", "err", err)

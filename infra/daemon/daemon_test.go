@@ -1,0 +1,93 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+
+	"github.com/tributary-io/tributary/infra/observe"
+)
+
+// TestHealthFollowsHandlers: ready once subscribed, not healthy once a
+// handler stops while the router goes on, and it says which.
+func TestHealthFollowsHandlers(t *testing.T) {
+	ps := gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{})
+	r, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHealth(r)
+	noop := func(*message.Message) error { return nil }
+	h.Track("a", r.AddConsumerHandler("a", "ta", ps, noop))
+	b := r.AddConsumerHandler("b", "tb", ps, noop)
+	h.Track("b", b)
+	if h.Live() == nil {
+		t.Error("live before the router runs")
+	}
+	addr := freeAddr(t)
+	stop, err := Endpoint{Addr: addr, Health: h, Metrics: observe.New("test")}.Serve(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Run(ctx) }()
+	<-r.Running()
+	waitFor(t, func() bool { return h.Ready() == nil })
+	if code, _ := get(t, "http://"+addr+"/readyz"); code != 200 {
+		t.Errorf("/readyz = %d once running", code)
+	}
+
+	b.Stop()
+	waitFor(t, func() bool { return h.Live() != nil })
+	code, body := get(t, "http://"+addr+"/healthz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "b") {
+		t.Errorf("/healthz = %d %q after handler b stopped", code, body)
+	}
+	if code, body := get(t, "http://"+addr+"/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics = %d", code)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
