@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/google/uuid"
 
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/processors/queries"
 	"github.com/tributary-io/tributary/schemas"
 )
@@ -36,30 +37,31 @@ func inList(tenants []string) string {
 
 // waitDelivered polls until every published event of the run is in its
 // table, counting each event id once (redeliveries are not extra events).
+// res.Delivered and res.Landed are those of the last check whose counts
+// all succeeded.
 func waitDelivered(ctx context.Context, db driver.Conn, res *Result, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		res.Delivered, res.Landed = map[string]uint64{}, 0
-		var lastErr error
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	err := poll.Until(ctx, 500*time.Millisecond, func(ctx context.Context) (bool, error) {
+		delivered, landed := map[string]uint64{}, uint64(0)
 		for _, table := range eventTables {
 			var n uint64
 			err := db.QueryRow(ctx, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s WHERE tenant IN (%s)", table, inList(res.Tenants))).Scan(&n)
 			if err != nil {
-				lastErr = fmt.Errorf("count %s: %w", table, err)
+				return false, fmt.Errorf("count %s: %w", table, err)
 			}
-			res.Delivered[table], res.Landed = n, res.Landed+n
+			delivered[table], landed = n, landed+n
 		}
-		if lastErr == nil && int64(res.Landed) >= res.Publish.Published {
-			return nil
+		res.Delivered, res.Landed = delivered, landed
+		if int64(landed) < res.Publish.Published {
+			return false, fmt.Errorf("%d of %d published events landed (%v)", landed, res.Publish.Published, delivered)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("eval: %d of %d published events landed within %s (%v; last error %v)",
-				res.Landed, res.Publish.Published, limit, res.Delivered, lastErr)
-		}
-		if err := sleep(ctx, 500*time.Millisecond); err != nil {
-			return err
-		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("eval: published events not all landed within %s: %w", limit, err)
 	}
+	return nil
 }
 
 // readAnomalies returns what the streaming detectors published for the

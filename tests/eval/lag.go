@@ -9,6 +9,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/tributary-io/tributary/infra/poll"
 )
 
 // caughtUpLag is the backlog, in messages over all of a group's inputs,
@@ -37,22 +39,21 @@ func waitCaughtUp(ctx context.Context, srv Servers, group string, limit time.Dur
 		return fmt.Errorf("eval: lag: %w", err)
 	}
 	kc := &kafka.Client{Addr: kafka.TCP(srv.KafkaBrokers...), Timeout: 10 * time.Second}
-	last := int64(-1)
-	for {
+	err = poll.Until(ctx, time.Second, func(ctx context.Context) (bool, error) {
 		jsLag, jsErr := jetStreamLag(ctx, js, group+"-")
 		kLag, kErr := kafkaLag(ctx, kc, group+"-telemetry-")
-		if jsErr == nil && kErr == nil {
-			last = jsLag + kLag
-			if last <= caughtUpLag {
-				return nil
-			}
+		if jsErr != nil || kErr != nil {
+			return false, fmt.Errorf("lag unknown (jetstream: %v, kafka: %v)", jsErr, kErr)
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("eval: detectors still %d messages behind after %s (jetstream: %v, kafka: %v)", last, limit, jsErr, kErr)
-		case <-time.After(time.Second):
+		if lag := jsLag + kLag; lag > caughtUpLag {
+			return false, fmt.Errorf("still %d messages behind (jetstream %d, kafka %d)", lag, jsLag, kLag)
 		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("eval: detectors not caught up within %s: %w", limit, err)
 	}
+	return nil
 }
 
 // jetStreamLag sums pending and unacked messages of every durable whose

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tributary-io/tributary/infra/poll"
 )
 
 // suite runs every case of one transport.
@@ -200,15 +202,12 @@ func topicSuffix(topic string) string {
 // new topic (raw kafka-go does not refresh its metadata cache for an
 // unknown topic until its TTL passes; our publisher retries by itself).
 func warmUp(ctx context.Context, publish func(context.Context, string, int) error, topic string, n int) error {
-	for {
+	err := poll.Until(ctx, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
 		err := publish(ctx, topic, n)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("warm-up: %w (last error: %v)", ctx.Err(), err)
-		case <-time.After(200 * time.Millisecond):
-		}
+		return err == nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("warm-up: %w", err)
 	}
+	return nil
 }
