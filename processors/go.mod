@@ -8,6 +8,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/tributary-io/tributary/infra v0.0.0-00010101000000-000000000000
+	github.com/tributary-io/tributary/producers v0.0.0-00010101000000-000000000000
 	github.com/tributary-io/tributary/schemas v0.0.0
 )
 
@@ -50,3 +51,5 @@ require (
 replace github.com/tributary-io/tributary/schemas => ../schemas
 
 replace github.com/tributary-io/tributary/infra => ../infra
+
+replace github.com/tributary-io/tributary/producers => ../producers

@@ -22,6 +22,7 @@ import (
 	"github.com/tributary-io/tributary/processors/internal/stream"
 	"github.com/tributary-io/tributary/processors/internal/taskdetect"
 	"github.com/tributary-io/tributary/processors/internal/teledetect"
+	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -38,7 +39,8 @@ type family struct {
 	det    stream.Detector
 	inputs []input
 
-	mu     sync.Mutex
+	mu     sync.Mutex         // Observe and the outbox
+	pubMu  sync.Mutex         // one flush at a time, in order
 	outbox []schemas.Envelope // built once, so a retried publish keeps its id
 	kinds  []string           // the outbox's anomaly kinds, for metrics
 }
@@ -102,8 +104,11 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 		return fmt.Errorf("detect: %w", err)
 	}
 	closers = append(closers, kafkaPub.Close)
-	out := &publisher{routes: routes, pubs: map[schemas.Transport]message.Publisher{
-		schemas.TransportJetStream: jsPub, schemas.TransportKafka: kafkaPub}}
+	out, err := publish.New(publish.Config{Source: cfg.Source, Routing: cfg.Routing, Limits: cfg.Limits, Logger: log},
+		map[schemas.Transport]publish.Transport{schemas.TransportJetStream: jsPub, schemas.TransportKafka: kafkaPub})
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
 
 	fams, err := families(cfg)
 	if err != nil {
@@ -164,9 +169,12 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 
 // handler decodes, observes and publishes. Events that fail validation
 // are acked and skipped: the ingest groups dead-letter them already.
-// A publish error is returned so the router retries; the finding waits in
-// the outbox and goes out first on the next call.
-func handler(f *family, cfg Config, out *publisher, met *observe.Metrics, log *slog.Logger) message.NoPublishHandlerFunc {
+// Findings go through the SDK's client (routing, retry budget, error
+// classification); a publish error is returned so the router retries, and
+// the finding waits in the outbox and goes out first on the next call.
+// Observe holds the family's lock; publishing holds another, so a slow
+// broker does not stall the detector's other inputs.
+func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, log *slog.Logger) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, time.Time{}, cfg.Limits)
 		if err != nil {
@@ -174,7 +182,6 @@ func handler(f *family, cfg Config, out *publisher, met *observe.Metrics, log *s
 			return nil
 		}
 		f.mu.Lock()
-		defer f.mu.Unlock()
 		for _, fd := range f.det.Observe(stream.Event{ID: env.ID, Tenant: env.Tenant, Time: env.Time, Payload: p}) {
 			a, err := schemas.NewEvent(cfg.Source, fd.Tenant, fd.Anomaly)
 			if err != nil {
@@ -184,41 +191,32 @@ func handler(f *family, cfg Config, out *publisher, met *observe.Metrics, log *s
 			f.outbox = append(f.outbox, a)
 			f.kinds = append(f.kinds, fd.Anomaly.Kind)
 		}
-		for len(f.outbox) > 0 {
-			if err := out.publish(msg.Context(), f.outbox[0]); err != nil {
-				return fmt.Errorf("publish anomaly: %w", err)
-			}
-			log.Info("detect: anomaly", "family", f.name, "id", f.outbox[0].ID, "tenant", f.outbox[0].Tenant)
-			met.Findings.WithLabelValues(f.name, f.kinds[0]).Inc()
-			f.outbox, f.kinds = f.outbox[1:], f.kinds[1:]
-		}
-		return nil
+		f.mu.Unlock()
+		return f.flush(msg.Context(), out, met, log)
 	}
 }
 
-type publisher struct {
-	routes *schemas.RoutingTable
-	pubs   map[schemas.Transport]message.Publisher
-}
-
-func (p *publisher) publish(ctx context.Context, env schemas.Envelope) error {
-	dests, err := p.routes.Resolve(env)
-	if err != nil {
-		return err
-	}
-	for _, d := range dests {
-		pub, ok := p.pubs[d.Transport]
-		if !ok {
-			return fmt.Errorf("no publisher for %s", d.Transport)
+// flush publishes the outbox in order.
+func (f *family) flush(ctx context.Context, out *publish.Client, met *observe.Metrics, log *slog.Logger) error {
+	f.pubMu.Lock()
+	defer f.pubMu.Unlock()
+	for {
+		f.mu.Lock()
+		if len(f.outbox) == 0 {
+			f.mu.Unlock()
+			return nil
 		}
-		m := message.NewMessage(env.ID, message.Payload(env.Data))
-		m.Metadata = env.Metadata()
-		m.SetContext(ctx)
-		if err := pub.Publish(d.Name(), m); err != nil {
-			return fmt.Errorf("%s %s: %w", d.Transport, d.Name(), err)
+		a, kind := f.outbox[0], f.kinds[0]
+		f.mu.Unlock()
+		if _, err := out.Publish(ctx, a); err != nil {
+			return fmt.Errorf("publish anomaly: %w", err)
 		}
+		log.Info("detect: anomaly", "family", f.name, "kind", kind, "id", a.ID, "tenant", a.Tenant)
+		met.Findings.WithLabelValues(f.name, kind).Inc()
+		f.mu.Lock()
+		f.outbox, f.kinds = f.outbox[1:], f.kinds[1:]
+		f.mu.Unlock()
 	}
-	return nil
 }
 
 func subscriber(cfg Config, js jetstream.JetStream, in input, name string, log *slog.Logger) (message.Subscriber, error) {
