@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
 	"github.com/tributary-io/tributary/infra/observe"
+	"github.com/tributary-io/tributary/infra/poll"
 )
 
 // TestHealthFollowsHandlers: ready once subscribed, not healthy once a
@@ -44,30 +46,24 @@ func TestHealthFollowsHandlers(t *testing.T) {
 	defer cancel()
 	go func() { _ = r.Run(ctx) }()
 	<-r.Running()
-	waitFor(t, func() bool { return h.Ready() == nil })
+	poll.Eventually(t, 5*time.Second, 10*time.Millisecond, h.Ready)
 	if code, _ := get(t, "http://"+addr+"/readyz"); code != 200 {
 		t.Errorf("/readyz = %d once running", code)
 	}
 
 	b.Stop()
-	waitFor(t, func() bool { return h.Live() != nil })
+	poll.Eventually(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if h.Live() == nil {
+			return errors.New("still live after handler b stopped")
+		}
+		return nil
+	})
 	code, body := get(t, "http://"+addr+"/healthz")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "b") {
 		t.Errorf("/healthz = %d %q after handler b stopped", code, body)
 	}
 	if code, body := get(t, "http://"+addr+"/metrics"); code != 200 || !strings.Contains(body, "go_goroutines") {
 		t.Errorf("/metrics = %d", code)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

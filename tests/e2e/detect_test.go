@@ -15,6 +15,7 @@ import (
 
 	"github.com/tributary-io/tributary/consumers/service"
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/poll"
 	detect "github.com/tributary-io/tributary/processors/service"
 	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
@@ -109,8 +110,7 @@ func TestDetectorService(t *testing.T) {
 	}
 
 	want := map[string]string{"brute_force_user": "user:victim", "metric_spike": "series:h-spike/cpu.usage"}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
+	poll.Eventually(t, 90*time.Second, 250*time.Millisecond, func() error {
 		got := anomalies(ctx, t, conn, tenant)
 		missing := []string{}
 		for kind, entity := range want {
@@ -118,14 +118,11 @@ func TestDetectorService(t *testing.T) {
 				missing = append(missing, kind+" "+entity)
 			}
 		}
-		if len(missing) == 0 {
-			break
+		if len(missing) > 0 {
+			return fmt.Errorf("no anomaly rows for %v; found %v", missing, got)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no anomaly rows for %v after 90 s; found %v", missing, got)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return nil
+	})
 	m, err := scrape(ctx, "http://"+addr+"/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -169,18 +166,17 @@ func runService(ctx context.Context, t *testing.T, name string, run func(context
 func waitConsuming(ctx context.Context, t *testing.T, url, handler string, poke func()) {
 	t.Helper()
 	series := fmt.Sprintf(`tributary_messages_total{handler="%s",outcome="acked",service="detect"}`, handler)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	poll.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
 		poke()
 		m, err := scrape(ctx, url)
-		if err == nil && m[series] > 0 {
-			return
+		if err != nil {
+			return fmt.Errorf("scrape: %w", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s consumed nothing in 30 s (last scrape error %v)", handler, err)
+		if m[series] <= 0 {
+			return fmt.Errorf("%s consumed nothing", handler)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // anomalies reads the anomaly rows of tenant as "kind entity_type:entity_id".

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tributary-io/tributary/consumers/service"
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
 	"github.com/tributary-io/tributary/tests/testenv"
@@ -87,14 +88,12 @@ func TestIngestMetrics(t *testing.T) {
 
 	tables := []string{"auth_events", "telemetry_metrics"}
 	url := "http://" + addr + "/metrics"
-	var last string
-	deadline := time.Now().Add(time.Minute)
-	for {
+	poll.Eventually(t, time.Minute, 200*time.Millisecond, func() error {
 		m, err := scrape(ctx, url)
 		if err != nil {
 			t.Fatal(err)
 		}
-		last = ""
+		var disagree []string
 		for _, table := range tables {
 			var rows uint64
 			if err := conn.QueryRow(ctx, "SELECT count() FROM "+table).Scan(&rows); err != nil {
@@ -104,18 +103,15 @@ func TestIngestMetrics(t *testing.T) {
 			acked := m[fmt.Sprintf(`tributary_messages_total{handler="%s",outcome="acked",service="ingest"}`, table)]
 			fresh := m[fmt.Sprintf(`tributary_freshness_seconds_count{service="ingest",table="%s"}`, table)]
 			if rows < 40 || inserted != float64(rows) || acked != float64(rows) || fresh != float64(rows) {
-				last += fmt.Sprintf("%s: %d rows in ClickHouse, /metrics: %v inserted, %v acked, %v freshness samples; ",
-					table, rows, inserted, acked, fresh)
+				disagree = append(disagree, fmt.Sprintf("%s: %d rows in ClickHouse, /metrics: %v inserted, %v acked, %v freshness samples",
+					table, rows, inserted, acked, fresh))
 			}
 		}
-		if last == "" {
-			break
+		if len(disagree) > 0 {
+			return fmt.Errorf("the metrics disagree with ClickHouse: %s", strings.Join(disagree, "; "))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after a minute the metrics still disagree with ClickHouse: %s", last)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return nil
+	})
 	m, err := scrape(ctx, url)
 	if err != nil {
 		t.Fatal(err)
