@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/infra/router"
 	"github.com/tributary-io/tributary/schemas"
@@ -51,6 +54,13 @@ type IngestConfig struct {
 	// /debug/ingest (JSON stats) and /debug/pprof/. Bind it to loopback or a
 	// private interface.
 	HTTPAddr string
+
+	// Tracing exports a span per handler attempt and per ClickHouse insert,
+	// continuing each event's traceparent, when Tracing.Endpoint is set.
+	Tracing observe.TraceConfig
+	// TracerProvider, if set, is used instead of one built from Tracing
+	// (tests record spans in memory).
+	TracerProvider trace.TracerProvider
 
 	// StartFrom is where a group that has never consumed starts: "earliest"
 	// (default: everything the broker retains) or "latest" (only what is

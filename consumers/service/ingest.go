@@ -11,6 +11,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tributary-io/tributary/consumers/internal/ingest"
 	"github.com/tributary-io/tributary/infra/clickhouse"
@@ -44,6 +45,20 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 			}
 		}
 	}()
+
+	tp := cfg.TracerProvider
+	if tp == nil {
+		p, shutdown, err := observe.Tracer(ctx, "ingest", cfg.Tracing)
+		if err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		tp = p
+		closers = append(closers, func() error {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			return shutdown(sctx)
+		})
+	}
 
 	conn, err := clickhouse.Open(ctx, cfg.ClickHouse, log)
 	if err != nil {
@@ -103,6 +118,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 			w, err = clickhouse.NewBatchWriter(conn, clickhouse.BatchConfig{
 				Table: s.table.Name, Columns: s.table.Columns, MaxRows: cfg.BatchRows,
 				FlushInterval: cfg.FlushInterval, MaxPendingRows: cfg.BufferRows, Observe: st.met.Table(s.table.Name),
+				Tracer: tp.Tracer("github.com/tributary-io/tributary/infra/clickhouse"),
 			}, log)
 			if err != nil {
 				return fmt.Errorf("ingest: %w", err)
@@ -118,7 +134,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 				return w.Close(cctx)
 			})
 		}
-		h, err := addHandler(r, cfg, js, s, w, dlqPubs, routes, st, log)
+		h, err := addHandler(r, cfg, js, s, w, dlqPubs, routes, st, tp, log)
 		if err != nil {
 			return fmt.Errorf("ingest: %w", err)
 		}
@@ -151,7 +167,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 // innermost first: metrics, then (event tables only) the filtered poison
 // queue to the family's dead-letter destination on the same transport.
 func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s subscription, w *clickhouse.BatchWriter,
-	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, log *slog.Logger) (*message.Handler, error) {
+	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, tp trace.TracerProvider, log *slog.Logger) (*message.Handler, error) {
 	sub, err := subscriber(cfg, js, s, log)
 	if err != nil {
 		return nil, err
@@ -159,7 +175,7 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 	name := cfg.Group + "-" + s.name
 	if s.deadLetter {
 		h := r.AddConsumerHandler(name, s.topic, sub, ingest.NewDeadLetters(w, s.transport, s.topic, log).Handle)
-		h.AddMiddleware(st.addHandler(s.name, nil))
+		h.AddMiddleware(observe.TraceMiddleware(tp, s.name), st.addHandler(s.name, nil))
 		return h, nil
 	}
 	dlq, err := routes.DeadLetterFor(s.family, s.transport)
@@ -173,7 +189,7 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 	sink := ingest.NewSink(s.table.Name, w, s.table.Values, cfg.Limits)
 	sink.Fresh = st.met.Table(s.table.Name).Fresh
 	h := r.AddConsumerHandler(name, s.topic, sub, sink.Handle)
-	h.AddMiddleware(poison, st.addHandler(s.name, ingest.IsPoison))
+	h.AddMiddleware(observe.TraceMiddleware(tp, s.name), poison, st.addHandler(s.name, ingest.IsPoison))
 	return h, nil
 }
 

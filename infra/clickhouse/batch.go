@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // preparer is the part of driver.Conn the writer uses; tests fake it.
@@ -56,6 +58,7 @@ type BatchWriter struct {
 
 type pendingRow struct {
 	vals     []any
+	span     trace.SpanContext // of the Write's context, for the insert span's links
 	enqueued time.Time
 	result   chan error // capacity 1, written once
 	resolved bool       // touched only by the flusher goroutine
@@ -123,7 +126,8 @@ func (w *BatchWriter) Write(ctx context.Context, row ...any) error {
 	}
 
 	// Copy: a caller may reuse the slice it spread into row.
-	r := &pendingRow{vals: slices.Clone(row), enqueued: time.Now(), result: make(chan error, 1)}
+	r := &pendingRow{vals: slices.Clone(row), enqueued: time.Now(), result: make(chan error, 1),
+		span: trace.SpanContextFromContext(ctx)}
 	w.mu.Lock()
 	if w.closing {
 		w.mu.Unlock()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // BatchConfig describes the one table a BatchWriter fills.
@@ -23,6 +25,9 @@ type BatchConfig struct {
 	// retried attempt, from the flusher goroutine: for exported metrics.
 	// It must not block.
 	Observe BatchObserver
+	// Tracer, if set, makes a span of every insert attempt, linked to the
+	// spans of the rows' Write contexts (the handlers of their events).
+	Tracer trace.Tracer
 }
 
 // BatchObserver is told what a BatchWriter does; see BatchConfig.Observe.

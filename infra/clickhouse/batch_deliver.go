@@ -7,6 +7,10 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // errRowRejected tells deliver that insertOnce failed one row for good and
@@ -42,7 +46,9 @@ func (w *BatchWriter) deliver(rows []*pendingRow) {
 			return
 		}
 		start := time.Now()
+		end := w.traceInsert(live, attempt)
 		err := w.insertOnce(live)
+		end(err)
 		switch {
 		case err == nil:
 			took := time.Since(start)
@@ -131,4 +137,32 @@ func unresolved(rows []*pendingRow) []*pendingRow {
 // not reconnect in lockstep.
 func jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// maxLinks bounds the rows an insert span links to.
+const maxLinks = 32
+
+// traceInsert starts the span of one insert attempt; the returned func
+// ends it with the attempt's error.
+func (w *BatchWriter) traceInsert(rows []*pendingRow, attempt int) func(error) {
+	if w.cfg.Tracer == nil {
+		return func(error) {}
+	}
+	var links []trace.Link
+	for _, r := range rows {
+		if r.span.IsValid() && len(links) < maxLinks {
+			links = append(links, trace.Link{SpanContext: r.span})
+		}
+	}
+	_, span := w.cfg.Tracer.Start(w.runCtx, "clickhouse insert "+w.cfg.Table, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithLinks(links...), trace.WithAttributes(
+			attribute.String("db.system", "clickhouse"), attribute.String("db.collection.name", w.cfg.Table),
+			attribute.Int("db.operation.batch.size", len(rows)), attribute.Int("tributary.attempt", attempt)))
+	return func(err error) {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
 }
