@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/infra/router"
 	"github.com/tributary-io/tributary/processors/internal/authdetect"
@@ -42,6 +43,11 @@ type Config struct {
 	// findings per kind), /healthz (fails once any handler has stopped),
 	// /readyz and /debug/pprof/. Bind it to loopback or a private interface.
 	HTTPAddr string
+
+	// Tracing exports a span per handler attempt, continuing each event's
+	// traceparent, when Tracing.Endpoint is set; an anomaly carries the
+	// trace of the event that completed it.
+	Tracing observe.TraceConfig
 
 	Auth      authdetect.Config
 	Task      taskdetect.Config

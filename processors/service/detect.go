@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tributary-io/tributary/infra/bus"
 	"github.com/tributary-io/tributary/infra/daemon"
@@ -130,6 +131,15 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 		return fmt.Errorf("detect: %w", err)
 	}
 	met := observe.New("detect")
+	tp, shutdown, err := observe.Tracer(ctx, "detect", cfg.Tracing)
+	if err != nil {
+		return fmt.Errorf("detect: %w", err)
+	}
+	closers = append(closers, func() error {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return shutdown(sctx)
+	})
 	health := daemon.NewHealth(r)
 	for _, f := range fams {
 		for _, in := range f.inputs {
@@ -141,7 +151,7 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 			closers = append(closers, sub.Close)
 			hname := f.name + "-" + sanitize(in.topic)
 			h := r.AddConsumerHandler(name+"-"+sanitize(in.topic), in.topic, sub, handler(f, cfg, out, met, log))
-			h.AddMiddleware(met.Middleware(hname, nil))
+			h.AddMiddleware(observe.TraceMiddleware(tp, hname), met.Middleware(hname, nil))
 			health.Track(hname, h)
 		}
 	}
@@ -181,9 +191,13 @@ func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, l
 			log.Debug("detect: skip invalid event", "family", f.name, "id", msg.UUID, "err", err)
 			return nil
 		}
+		var opts []schemas.Option
+		if sc := trace.SpanContextFromContext(msg.Context()); sc.IsValid() {
+			opts = append(opts, schemas.WithTraceParent(traceParent(sc)))
+		}
 		f.mu.Lock()
 		for _, fd := range f.det.Observe(stream.Event{ID: env.ID, Tenant: env.Tenant, Time: env.Time, Payload: p}) {
-			a, err := schemas.NewEvent(cfg.Source, fd.Tenant, fd.Anomaly)
+			a, err := schemas.NewEvent(cfg.Source, fd.Tenant, fd.Anomaly, opts...)
 			if err != nil {
 				log.Error("detect: invalid finding dropped", "kind", fd.Anomaly.Kind, "err", err)
 				continue
@@ -239,4 +253,9 @@ func sanitize(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// traceParent is sc as a W3C traceparent header value.
+func traceParent(sc trace.SpanContext) string {
+	return fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags())
 }

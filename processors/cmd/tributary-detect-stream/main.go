@@ -2,7 +2,8 @@
 // auth and task events from JetStream, telemetry from Kafka, anomalies out
 // through the routing table. Settings come from the environment
 // (TRIBUTARY_NATS_URL, TRIBUTARY_KAFKA_BROKERS, TRIBUTARY_DETECT_GROUP,
-// TRIBUTARY_DETECT_HTTP for /metrics, /healthz and /readyz).
+// TRIBUTARY_DETECT_HTTP for /metrics, /healthz and /readyz,
+// TRIBUTARY_OTLP_ENDPOINT to export traces).
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/processors/service"
 )
 
@@ -26,6 +28,8 @@ func main() {
 		Group:        os.Getenv("TRIBUTARY_DETECT_GROUP"),
 		StartFrom:    os.Getenv("TRIBUTARY_DETECT_START_FROM"), // earliest (default) or latest
 		HTTPAddr:     os.Getenv("TRIBUTARY_DETECT_HTTP"),
+		Tracing: observe.TraceConfig{Endpoint: os.Getenv("TRIBUTARY_OTLP_ENDPOINT"),
+			Insecure: os.Getenv("TRIBUTARY_OTLP_INSECURE") == "true"},
 	}
 	if err := service.RunDetectors(ctx, cfg, log, nil); err != nil {
 		log.Error("tributary-detect-stream", "err", err)
