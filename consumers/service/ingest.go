@@ -11,6 +11,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tributary-io/tributary/consumers/internal/ingest"
@@ -110,6 +111,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		return fmt.Errorf("ingest: %w", err)
 	}
 	st := newStats(observe.New("ingest"))
+	kc := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...), Timeout: 2 * time.Second}
 	health := daemon.NewHealth(r)
 	writers := map[string]*clickhouse.BatchWriter{}
 	for _, s := range subs {
@@ -139,6 +141,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 			return fmt.Errorf("ingest: %w", err)
 		}
 		health.Track(s.name, h)
+		st.met.AddLag(s.name, lagProbe(cfg, js, kc, s))
 	}
 
 	stopStats, err := serveStats(ctx, cfg, st, health, log)
@@ -224,5 +227,18 @@ func subscriber(cfg IngestConfig, js jetstream.JetStream, s subscription, log *s
 		return kafkabus.NewSubscriber(kc)
 	default:
 		return nil, fmt.Errorf("subscription %s: unknown transport %q", s.name, s.transport)
+	}
+}
+
+// lagProbe reads a subscription's backlog: its Kafka group's lag per
+// partition, or its JetStream durable's pending and unacked messages.
+func lagProbe(cfg IngestConfig, js jetstream.JetStream, kc *kafka.Client, s subscription) observe.LagProbe {
+	name := cfg.Group + "-" + s.name
+	if s.transport == schemas.TransportKafka {
+		return func(ctx context.Context) (map[int]int64, error) { return kafkabus.GroupLag(ctx, kc, name, s.topic) }
+	}
+	return func(ctx context.Context) (map[int]int64, error) {
+		n, err := natsbus.ConsumerLag(ctx, js, name, s.topic)
+		return map[int]int64{0: n}, err
 	}
 }

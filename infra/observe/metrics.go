@@ -2,6 +2,7 @@ package observe
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,9 @@ type Metrics struct {
 	Flush     *prometheus.HistogramVec // table
 	Freshness *prometheus.HistogramVec // table
 	Findings  *prometheus.CounterVec   // family, kind
-	Lag       *prometheus.GaugeVec     // source, partition: messages not yet consumed
+
+	lagOnce sync.Once
+	lag     *lagCollector
 }
 
 // New registers the standard families, labelled with the service's name,
@@ -65,10 +68,8 @@ func New(service string) *Metrics {
 			Help: "From an event's time to its row inserted, by table.", Buckets: freshnessBuckets}, []string{"table"}),
 		Findings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tributary_findings_total", ConstLabels: c,
 			Help: "Anomalies found and published, by family and kind."}, []string{"family", "kind"}),
-		Lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "tributary_consumer_lag", ConstLabels: c,
-			Help: "Messages not yet consumed, by source (Kafka topic or JetStream consumer) and partition."}, []string{"source", "partition"}),
 	}
-	reg.MustRegister(m.Messages, m.Handling, m.Rows, m.Batches, m.Retries, m.Flush, m.Freshness, m.Findings, m.Lag)
+	reg.MustRegister(m.Messages, m.Handling, m.Rows, m.Batches, m.Retries, m.Flush, m.Freshness, m.Findings)
 	return m
 }
 

@@ -117,6 +117,8 @@ func TestIngestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`tributary_flush_seconds_count{service="ingest",table="auth_events"}`,
+		`tributary_consumer_lag{partition="0",service="ingest",source="auth_events"}`,
+		`tributary_consumer_lag{partition="0",service="ingest",source="telemetry_metrics"}`,
 		`tributary_pending_rows{service="ingest",table="auth_events"}`, `go_goroutines`} {
 		if _, ok := m[want]; !ok {
 			t.Errorf("/metrics lacks %s", want)
