@@ -4,15 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/netip"
-	"regexp"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
+	"github.com/tributary-io/tributary/schemas/internal/rules"
 )
 
 // checker collects every field error of one event so a producer sees all its
@@ -21,6 +20,9 @@ type checker struct {
 	scope  string
 	limits Limits
 	errs   []error
+	// kinds replaces ErrInvalid for the fields it names, for attributes
+	// whose failures have a more specific sentinel (type, versions).
+	kinds map[string]error
 }
 
 func newChecker(scope string, limits Limits) *checker {
@@ -28,6 +30,9 @@ func newChecker(scope string, limits Limits) *checker {
 }
 
 func (c *checker) fail(field, value string, kind error, format string, args ...any) {
+	if k, ok := c.kinds[field]; ok && kind == ErrInvalid {
+		kind = k
+	}
 	c.errs = append(c.errs, &FieldError{
 		Scope:  c.scope,
 		Field:  field,
@@ -39,7 +44,96 @@ func (c *checker) fail(field, value string, kind error, format string, args ...a
 
 func (c *checker) err() error { return errors.Join(c.errs...) }
 
-// bounded checks UTF-8 validity and a length bound; required adds presence.
+// mustPlan reads the `check` tags of a type at init; a malformed tag is a
+// programming error that every test run catches.
+func mustPlan(t reflect.Type) []rules.Field {
+	fs, err := rules.Plan(t)
+	if err != nil {
+		panic(fmt.Sprintf("schemas: rules of %s: %v", t, err))
+	}
+	return fs
+}
+
+// fields applies the rules of fs to the struct v; prefix is the JSON path
+// of v ("geo.") for error messages.
+func (c *checker) fields(fs []rules.Field, v reflect.Value, prefix string) {
+	for _, f := range fs {
+		fv := v.FieldByIndex(f.Index)
+		name := prefix + f.Name
+		switch f.Kind {
+		case rules.String:
+			c.string(name, fv.String(), f.Rule)
+		case rules.Time:
+			t := fv.Interface().(time.Time)
+			if t.IsZero() {
+				if f.Rule.Required {
+					c.fail(name, "", ErrInvalid, "is required")
+				}
+				continue
+			}
+			if f.NotBeforeIndex != nil {
+				earlier := v.FieldByIndex(f.NotBeforeIndex).Interface().(time.Time)
+				if !earlier.IsZero() && t.Before(earlier) {
+					c.fail(name, t.Format(time.RFC3339Nano), ErrInvalid, "is before %q", f.Rule.NotBefore)
+				}
+			}
+		case rules.Int:
+			if reason := f.OutOfBounds(float64(fv.Int())); reason != "" {
+				c.fail(name, strconv.FormatInt(fv.Int(), 10), ErrInvalid, "%s", reason)
+			}
+		case rules.Float:
+			n := fv.Float()
+			if math.IsNaN(n) || math.IsInf(n, 0) {
+				c.fail(name, strconv.FormatFloat(n, 'g', -1, 64), ErrInvalid, "is not a finite number")
+			} else if reason := f.OutOfBounds(n); reason != "" {
+				c.fail(name, strconv.FormatFloat(n, 'g', -1, 64), ErrInvalid, "%s", reason)
+			}
+		case rules.StringList:
+			c.list(name, fv.Interface().([]string), f.Rule)
+		case rules.StringMap:
+			c.stringMap(name, fv.Interface().(map[string]string))
+		case rules.Object:
+			// An object with nothing set is reported once, not per member.
+			if fv.IsZero() && slices.ContainsFunc(f.Fields, rules.Field.SchemaRequired) {
+				c.fail(name, "", ErrInvalid, "is required")
+				continue
+			}
+			c.fields(f.Fields, fv, name+".")
+		case rules.OptionalObject:
+			if !fv.IsNil() {
+				c.fields(f.Fields, fv.Elem(), name+".")
+			}
+		}
+	}
+}
+
+// string checks presence, size and encoding, then the value's shape.
+func (c *checker) string(field, v string, r rules.Rule) bool {
+	max := c.limits.MaxStringLen
+	if r.Text {
+		max = c.limits.MaxTextLen
+	}
+	if !c.bounded(field, v, r.Required, max) {
+		return false
+	}
+	switch {
+	case r.Format != nil:
+		if reason := r.Format.Check(v); reason != "" {
+			c.fail(field, v, ErrInvalid, "%s", reason)
+			return false
+		}
+	case len(r.Enum) > 0 && !slices.Contains(r.Enum, v):
+		c.fail(field, v, ErrInvalid, "is not one of %v", r.Enum)
+		return false
+	case r.Const != "" && v != r.Const:
+		c.fail(field, v, ErrInvalid, "is not %q", r.Const)
+		return false
+	}
+	return true
+}
+
+// bounded checks UTF-8 validity and a length bound in characters (what JSON
+// Schema's maxLength counts); required adds presence.
 func (c *checker) bounded(field, v string, required bool, max int) bool {
 	switch {
 	case v == "":
@@ -47,8 +141,8 @@ func (c *checker) bounded(field, v string, required bool, max int) bool {
 			c.fail(field, "", ErrInvalid, "is required")
 		}
 		return false
-	case len(v) > max:
-		c.fail(field, v, ErrTooLarge, "is %d bytes, longer than the limit of %d", len(v), max)
+	case len(v) > max && utf8.RuneCountInString(v) > max:
+		c.fail(field, v, ErrTooLarge, "is %d characters, longer than the limit of %d", utf8.RuneCountInString(v), max)
 		return false
 	case !utf8.ValidString(v):
 		c.fail(field, v, ErrInvalid, "is not valid UTF-8")
@@ -57,97 +151,33 @@ func (c *checker) bounded(field, v string, required bool, max int) bool {
 	return true
 }
 
-// str is for identifiers and short strings.
-func (c *checker) str(field, v string, required bool) bool {
-	return c.bounded(field, v, required, c.limits.MaxStringLen)
-}
-
-// text is for free text such as log bodies and error messages.
-func (c *checker) text(field, v string, required bool) bool {
-	return c.bounded(field, v, required, c.limits.MaxTextLen)
-}
-
-// tokenRE is what may appear as one token of a NATS subject or in a Kafka
-// key without escaping: no dots, wildcards or whitespace.
-var tokenRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
-
-func (c *checker) token(field, v string, required bool) {
-	if !c.str(field, v, required) {
+// list bounds the item count and checks each item; items are named by
+// index so a producer can find the bad one.
+func (c *checker) list(field string, items []string, r rules.Rule) {
+	if len(items) > c.limits.MaxListItems {
+		c.fail(field, "", ErrTooLarge, "has %d items, more than the limit of %d", len(items), c.limits.MaxListItems)
 		return
 	}
-	if !tokenRE.MatchString(v) {
-		c.fail(field, v, ErrInvalid, "must be lower-case letters, digits, '_' or '-' (it becomes a subject token)")
+	ok := true
+	for i, s := range items {
+		ok = c.string(fmt.Sprintf("%s[%d]", field, i), s, r) && ok
+	}
+	if r.Unique && ok {
+		if dup := firstDuplicate(items); dup != "" {
+			c.fail(field, dup, ErrInvalid, "is listed twice")
+		}
 	}
 }
 
-func (c *checker) enum(field, v string, allowed ...string) {
-	if v == "" {
-		c.fail(field, "", ErrInvalid, "is required")
-		return
+func firstDuplicate(items []string) string {
+	s := slices.Clone(items)
+	slices.Sort(s)
+	for i := 1; i < len(s); i++ {
+		if s[i] == s[i-1] {
+			return s[i]
+		}
 	}
-	if !slices.Contains(allowed, v) {
-		c.fail(field, v, ErrInvalid, "is not one of %v", allowed)
-	}
-}
-
-func (c *checker) ip(field, v string, required bool) {
-	if !c.str(field, v, required) {
-		return
-	}
-	if _, err := netip.ParseAddr(v); err != nil {
-		c.fail(field, v, ErrInvalid, "is not an IP address")
-	}
-}
-
-// uuidV7 requires the canonical lower-case form so ids compare as strings.
-func (c *checker) uuidV7(field, v string, required bool) {
-	if !c.str(field, v, required) {
-		return
-	}
-	u, err := uuid.Parse(v)
-	switch {
-	case err != nil || u.String() != v:
-		c.fail(field, v, ErrInvalid, "is not a canonical UUID")
-	case u.Version() != 7:
-		c.fail(field, v, ErrInvalid, "is a version %d UUID, want version 7", u.Version())
-	}
-}
-
-func (c *checker) timeSet(field string, t time.Time) {
-	if t.IsZero() {
-		c.fail(field, "", ErrInvalid, "is required")
-	}
-}
-
-// notBefore checks that later is not before earlier when both are set.
-func (c *checker) notBefore(laterField string, later time.Time, earlierField string, earlier time.Time) {
-	if !later.IsZero() && !earlier.IsZero() && later.Before(earlier) {
-		c.fail(laterField, later.Format(time.RFC3339Nano), ErrInvalid, "is before %q", earlierField)
-	}
-}
-
-func (c *checker) finite(field string, f float64) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		c.fail(field, strconv.FormatFloat(f, 'g', -1, 64), ErrInvalid, "is not a finite number")
-	}
-}
-
-func (c *checker) between(field string, f, lo, hi float64) {
-	if math.IsNaN(f) || f < lo || f > hi {
-		c.fail(field, strconv.FormatFloat(f, 'g', -1, 64), ErrInvalid, "is outside [%g, %g]", lo, hi)
-	}
-}
-
-func (c *checker) nonNegative(field string, n int64) {
-	if n < 0 {
-		c.fail(field, strconv.FormatInt(n, 10), ErrInvalid, "must not be negative")
-	}
-}
-
-func (c *checker) positive(field string, n int64) {
-	if n <= 0 {
-		c.fail(field, strconv.FormatInt(n, 10), ErrInvalid, "must be positive")
-	}
+	return ""
 }
 
 // stringMap bounds entry count, key and value sizes. Keys are visited in
@@ -167,17 +197,12 @@ func (c *checker) stringMap(field string, m map[string]string) {
 			c.fail(field, "", ErrInvalid, "has an empty key")
 			continue
 		}
-		if !c.str(field+" key", k, true) {
+		if !c.bounded(field+" key", k, true, c.limits.MaxStringLen) {
 			continue
 		}
-		c.text(fmt.Sprintf("%s[%q]", field, k), m[k], false)
+		c.bounded(fmt.Sprintf("%s[%q]", field, k), m[k], false, c.limits.MaxTextLen)
 	}
 }
 
-func (c *checker) list(field string, n int) bool {
-	if n > c.limits.MaxListItems {
-		c.fail(field, "", ErrTooLarge, "has %d items, more than the limit of %d", n, c.limits.MaxListItems)
-		return false
-	}
-	return true
-}
+// isToken reports whether s may be one subject token (the "token" format).
+func isToken(s string) bool { return rules.Formats["token"].Check(s) == "" }

@@ -3,6 +3,16 @@
 // limits, the JSON Schema documents generated from the Go types, and the
 // routing table that maps event types to JetStream subjects and Kafka topics.
 //
+// # One declaration per rule
+//
+// Each field's rule (required, a format such as ip or uuid7, an enum, bounds)
+// is declared once, in a `check` struct tag on the field (the grammar is in
+// internal/rules). The validator applies those tags, and the generator writes
+// them into jsonschema/: one document per event type's payload,
+// envelope.json for the attributes, and event.json, which combines the two
+// by type and is the document a producer in another language validates
+// against.
+//
 // It imports nothing else of Tributary so every other module can depend on it.
 //
 // # Wire format

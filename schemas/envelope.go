@@ -24,23 +24,29 @@ const ContentTypeJSON = "application/json"
 // module would inherit. The wire mapping the SDK would do for us is eleven
 // constants in metadata.go. The JSON tags below are the CloudEvents JSON
 // (structured mode) attribute names, so the two representations agree.
+//
+// The `check` tags are the attributes' rules (see internal/rules), read by
+// the validator and written into jsonschema/envelope.json. The type's
+// registration, the schema version's value and the clock-skew window are
+// checked in validate.go.
 type Envelope struct {
-	ID              string    `json:"id"`          // UUIDv7, canonical lower-case form
-	Source          string    `json:"source"`      // URI-reference of the producer, e.g. "//tributary/auth-service"
-	Type            string    `json:"type"`        // "io.tributary.<family>.<name>"
-	SpecVersion     string    `json:"specversion"` // "1.0"
-	Time            time.Time `json:"time,omitzero"`
+	ID              string    `json:"id" check:"required,uuid7"`              // UUIDv7, canonical lower-case form
+	Source          string    `json:"source" check:"required,uri"`            // URI-reference of the producer, e.g. "//tributary/auth-service"
+	Type            string    `json:"type" check:"required"`                  // "io.tributary.<family>.<name>"
+	SpecVersion     string    `json:"specversion" check:"required,const=1.0"` // "1.0"
+	Time            time.Time `json:"time,omitzero" check:"required"`         // RFC 3339; consumers reject times far from their clock
 	Subject         string    `json:"subject,omitempty"`
-	DataContentType string    `json:"datacontenttype,omitempty"` // empty means application/json (CloudEvents default)
+	DataContentType string    `json:"datacontenttype,omitempty" check:"jsonmedia"` // empty means application/json (CloudEvents default)
 
 	// Extensions.
-	Tenant        string `json:"tenant,omitempty"`
+
+	Tenant        string `json:"tenant,omitempty" check:"required,token"` // owner of the event; one subject token
 	PartitionKey  string `json:"partitionkey,omitempty"`
-	SchemaVersion string `json:"schemaversion,omitempty"`
-	TraceParent   string `json:"traceparent,omitempty"` // W3C trace context
+	SchemaVersion string `json:"schemaversion,omitempty" check:"required"`  // the payload's schema version, "1"
+	TraceParent   string `json:"traceparent,omitempty" check:"traceparent"` // W3C trace context
 
 	// Data is the payload JSON; in binary mode it is the message body.
-	Data json.RawMessage `json:"data,omitempty"`
+	Data json.RawMessage `json:"data,omitempty" check:"required"`
 }
 
 // Option adjusts NewEvent for the rare cases the defaults do not fit.
@@ -143,7 +149,7 @@ func (e Envelope) DecodeData() (Payload, error) {
 	return p, nil
 }
 
-func (e Envelope) decodeData() (payload, error) {
+func (e Envelope) decodeData() (Payload, error) {
 	info, ok := Lookup(e.Type)
 	if !ok {
 		return nil, &FieldError{Scope: "envelope", Field: "type", Value: e.Type,

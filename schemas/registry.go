@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/tributary-io/tributary/schemas/internal/rules"
 )
 
 // Family groups event types that share a stream, a dead-letter queue and a
@@ -25,6 +27,17 @@ const (
 // Families lists the known families in a stable order.
 func Families() []Family {
 	return []Family{FamilyAuth, FamilyTask, FamilyTelemetry, FamilyAnomaly}
+}
+
+// EnumValues lists the families an event may name (not FamilyUnknown); the
+// validator and the JSON Schema documents both read it.
+func (Family) EnumValues() []string {
+	fams := Families()
+	out := make([]string, len(fams))
+	for i, f := range fams {
+		out[i] = string(f)
+	}
+	return out
 }
 
 // TypePrefix starts every Tributary event type: "io.tributary.<family>.<name>".
@@ -47,13 +60,6 @@ type Keyed interface {
 	PartitionKey() string
 }
 
-// payload is what every registered type implements: check lets the
-// package-level Validate apply non-default Limits.
-type payload interface {
-	Payload
-	check(c *checker)
-}
-
 // TypeInfo describes one registered event type.
 type TypeInfo struct {
 	Type          string       // "io.tributary.auth.login.failed"
@@ -62,14 +68,16 @@ type TypeInfo struct {
 	SchemaVersion string       // "1"; bumped only for breaking changes
 	GoType        reflect.Type // the payload's Go type, e.g. LoginFailed
 
-	decode func(data []byte) (payload, error)
+	fields []rules.Field // read from GoType's `check` tags
+	decode func(data []byte) (Payload, error)
 }
 
 // Short is the type without TypePrefix ("auth.login.failed"); it prefixes
 // validation errors and names the JSON Schema documents.
 func (t TypeInfo) Short() string { return string(t.Family) + "." + t.Name }
 
-func register[T payload](schemaVersion string) TypeInfo {
+// register reads T's rules from its `check` tags (see internal/rules).
+func register[T Payload](schemaVersion string) TypeInfo {
 	var zero T
 	typ := zero.EventType()
 	fam, name, ok := splitType(typ)
@@ -82,7 +90,8 @@ func register[T payload](schemaVersion string) TypeInfo {
 		Name:          name,
 		SchemaVersion: schemaVersion,
 		GoType:        reflect.TypeFor[T](),
-		decode: func(data []byte) (payload, error) {
+		fields:        mustPlan(reflect.TypeFor[T]()),
+		decode: func(data []byte) (Payload, error) {
 			var v T
 			// Unknown fields are accepted on purpose: a producer on a newer
 			// minor revision may add optional fields older readers ignore.
@@ -181,9 +190,9 @@ func FamilyOf(eventType string) Family {
 
 // validatePayload runs a payload's checks under the given limits, with the
 // short event type as the error scope.
-func validatePayload(p payload, limits Limits) error {
+func validatePayload(p Payload, limits Limits) error {
 	scope := strings.TrimPrefix(p.EventType(), TypePrefix)
 	c := newChecker(scope, limits)
-	p.check(c)
+	c.fields(registry[p.EventType()].fields, reflect.ValueOf(p), "")
 	return c.err()
 }

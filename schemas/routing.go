@@ -178,7 +178,7 @@ func (t *RoutingTable) Resolve(env Envelope) ([]Destination, error) {
 			(r.Kafka != nil && strings.Contains(r.Kafka.Topic, ph))
 	}
 	if needs(PlaceholderTenant) {
-		if !tokenRE.MatchString(env.Tenant) {
+		if !isToken(env.Tenant) {
 			return nil, fmt.Errorf("route %s: tenant %q is not a subject token: %w", info.Short(), env.Tenant, ErrInvalid)
 		}
 		vars[PlaceholderTenant] = env.Tenant
@@ -211,7 +211,7 @@ func routingKind(env Envelope) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("payload %T has no kind for {kind}: %w", p, ErrInvalid)
 	}
-	if !tokenRE.MatchString(k.RoutingKind()) {
+	if !isToken(k.RoutingKind()) {
 		return "", fmt.Errorf("kind %q is not a subject token: %w", k.RoutingKind(), ErrInvalid)
 	}
 	return k.RoutingKind(), nil
@@ -239,7 +239,7 @@ func (t *RoutingTable) DeadLetterFor(f Family, tr Transport) (Destination, error
 }
 
 func (c RoutingConfig) deadLetterFor(f Family, t Transport) (Destination, error) {
-	if !tokenRE.MatchString(string(f)) {
+	if !isToken(string(f)) {
 		f = FamilyUnknown
 	}
 	vars := map[string]string{PlaceholderFamily: string(f)}

@@ -16,17 +16,10 @@ const (
 // TaskRef identifies one attempt of one task; every task event carries it.
 // Attempt starts at 1.
 type TaskRef struct {
-	TaskID   string `json:"task_id"`                        // stable across attempts
-	TaskType string `json:"task_type"`                      // e.g. "export.csv"
-	Queue    string `json:"queue"`                          // queue the task was submitted to
-	Attempt  int    `json:"attempt" jsonschema:"minimum=1"` // 1 for the first run
-}
-
-func (r TaskRef) check(c *checker) {
-	c.str("task_id", r.TaskID, true)
-	c.str("task_type", r.TaskType, true)
-	c.str("queue", r.Queue, true)
-	c.positive("attempt", int64(r.Attempt))
+	TaskID   string `json:"task_id" check:"required"`   // stable across attempts
+	TaskType string `json:"task_type" check:"required"` // e.g. "export.csv"
+	Queue    string `json:"queue" check:"required"`     // queue the task was submitted to
+	Attempt  int    `json:"attempt" check:"min=1"`      // 1 for the first run
 }
 
 // PartitionKey keeps a task's lifecycle events in order.
@@ -36,18 +29,10 @@ func (r TaskRef) PartitionKey() string { return r.TaskID }
 // derived) because workers measure it with a monotonic clock, which wall-clock
 // timestamps from different hosts cannot reproduce.
 type TaskRun struct {
-	Worker     string    `json:"worker"`
-	StartedAt  time.Time `json:"started_at"`
-	FinishedAt time.Time `json:"finished_at"`
-	DurationMS int64     `json:"duration_ms" jsonschema:"minimum=0"` // measured by the worker, milliseconds
-}
-
-func (r TaskRun) check(c *checker) {
-	c.str("worker", r.Worker, true)
-	c.timeSet("started_at", r.StartedAt)
-	c.timeSet("finished_at", r.FinishedAt)
-	c.notBefore("finished_at", r.FinishedAt, "started_at", r.StartedAt)
-	c.nonNegative("duration_ms", r.DurationMS)
+	Worker     string    `json:"worker" check:"required"`
+	StartedAt  time.Time `json:"started_at" check:"required"`
+	FinishedAt time.Time `json:"finished_at" check:"required,notbefore=started_at"`
+	DurationMS int64     `json:"duration_ms" check:"min=0"` // measured by the worker, milliseconds
 }
 
 // TaskSubmitted: a task was enqueued. ScheduledAt is set for delayed tasks.
@@ -57,25 +42,19 @@ type TaskSubmitted struct {
 	Priority    int       `json:"priority,omitempty"`
 }
 
-func (TaskSubmitted) EventType() string  { return TypeTaskSubmitted }
-func (p TaskSubmitted) Validate() error  { return validatePayload(p, DefaultLimits()) }
-func (p TaskSubmitted) check(c *checker) { p.TaskRef.check(c) }
+func (TaskSubmitted) EventType() string { return TypeTaskSubmitted }
+func (p TaskSubmitted) Validate() error { return validatePayload(p, DefaultLimits()) }
 
 // TaskStarted: a worker picked up an attempt.
 type TaskStarted struct {
 	TaskRef
-	Worker      string    `json:"worker"`
+	Worker      string    `json:"worker" check:"required"`
 	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
-	StartedAt   time.Time `json:"started_at"`
+	StartedAt   time.Time `json:"started_at" check:"required"`
 }
 
 func (TaskStarted) EventType() string { return TypeTaskStarted }
 func (p TaskStarted) Validate() error { return validatePayload(p, DefaultLimits()) }
-func (p TaskStarted) check(c *checker) {
-	p.TaskRef.check(c)
-	c.str("worker", p.Worker, true)
-	c.timeSet("started_at", p.StartedAt)
-}
 
 // TaskSucceeded: an attempt finished without error.
 type TaskSucceeded struct {
@@ -85,10 +64,6 @@ type TaskSucceeded struct {
 
 func (TaskSucceeded) EventType() string { return TypeTaskSucceeded }
 func (p TaskSucceeded) Validate() error { return validatePayload(p, DefaultLimits()) }
-func (p TaskSucceeded) check(c *checker) {
-	p.TaskRef.check(c)
-	p.TaskRun.check(c)
-}
 
 // TaskFailed: an attempt finished with an error. ErrorClass is a short,
 // low-cardinality class ("timeout", "oom", "validation") that detectors group
@@ -96,37 +71,24 @@ func (p TaskSucceeded) check(c *checker) {
 type TaskFailed struct {
 	TaskRef
 	TaskRun
-	ErrorClass   string `json:"error_class"`
-	ErrorMessage string `json:"error_message,omitempty"`
+	ErrorClass   string `json:"error_class" check:"required"`
+	ErrorMessage string `json:"error_message,omitempty" check:"text"`
 	Retryable    bool   `json:"retryable,omitempty"`
 }
 
 func (TaskFailed) EventType() string { return TypeTaskFailed }
 func (p TaskFailed) Validate() error { return validatePayload(p, DefaultLimits()) }
-func (p TaskFailed) check(c *checker) {
-	p.TaskRef.check(c)
-	p.TaskRun.check(c)
-	c.str("error_class", p.ErrorClass, true)
-	c.text("error_message", p.ErrorMessage, false)
-}
 
 // TaskRetried: a failed attempt was rescheduled; Attempt is the new attempt
 // number, so it is at least 2.
 type TaskRetried struct {
-	TaskRef
+	TaskRef            `check:"attempt.min=2,attempt.why=for a retry"`
 	PreviousErrorClass string    `json:"previous_error_class,omitempty"`
 	NextRunAt          time.Time `json:"next_run_at,omitzero"`
 }
 
 func (TaskRetried) EventType() string { return TypeTaskRetried }
 func (p TaskRetried) Validate() error { return validatePayload(p, DefaultLimits()) }
-func (p TaskRetried) check(c *checker) {
-	p.TaskRef.check(c)
-	if p.Attempt == 1 {
-		c.fail("attempt", "1", ErrInvalid, "must be at least 2 for a retry")
-	}
-	c.str("previous_error_class", p.PreviousErrorClass, false)
-}
 
 // TaskCancelled: a task was cancelled before it finished. Worker is empty if
 // it was cancelled while still queued.
@@ -138,23 +100,13 @@ type TaskCancelled struct {
 
 func (TaskCancelled) EventType() string { return TypeTaskCancelled }
 func (p TaskCancelled) Validate() error { return validatePayload(p, DefaultLimits()) }
-func (p TaskCancelled) check(c *checker) {
-	p.TaskRef.check(c)
-	c.str("worker", p.Worker, false)
-	c.str("reason", p.Reason, false)
-}
 
 // TaskTimedOut: an attempt exceeded its deadline and was abandoned.
 type TaskTimedOut struct {
 	TaskRef
 	TaskRun
-	TimeoutMS int64 `json:"timeout_ms" jsonschema:"minimum=1"`
+	TimeoutMS int64 `json:"timeout_ms" check:"min=1"`
 }
 
 func (TaskTimedOut) EventType() string { return TypeTaskTimedOut }
 func (p TaskTimedOut) Validate() error { return validatePayload(p, DefaultLimits()) }
-func (p TaskTimedOut) check(c *checker) {
-	p.TaskRef.check(c)
-	p.TaskRun.check(c)
-	c.positive("timeout_ms", p.TimeoutMS)
-}

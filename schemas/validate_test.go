@@ -112,7 +112,7 @@ func TestValidate(t *testing.T) {
 		{name: "required time", typ: TypeTokenIssued, mutate: setData(func(m map[string]any) { delete(m, "expires_at") }), want: ErrInvalid, message: `field "expires_at" is required`},
 		{name: "too many scopes", typ: TypeTokenIssued, limits: ptr(smallLimits(func(l *Limits) { l.MaxListItems = 1 })), mutate: func(*Envelope) {},
 			want: ErrTooLarge, message: `field "scopes" has 2 items, more than the limit of 1`},
-		{name: "empty scope", typ: TypeTokenIssued, mutate: setData(func(m map[string]any) { m["scopes"] = []string{""} }), want: ErrInvalid, message: `field "scopes[]" is required`},
+		{name: "empty scope", typ: TypeTokenIssued, mutate: setData(func(m map[string]any) { m["scopes"] = []string{""} }), want: ErrInvalid, message: `field "scopes[0]" is required`},
 		{name: "negative count", typ: TypeAccountLocked, mutate: setData(func(m map[string]any) { m["failed_attempts"] = -1 }), want: ErrInvalid, message: `field "failed_attempts": "-1" must not be negative`},
 		{name: "attempt zero", typ: TypeTaskSubmitted, mutate: setData(func(m map[string]any) { m["attempt"] = 0 }), want: ErrInvalid, message: `task.submitted: field "attempt": "0" must be positive`},
 		{name: "retry is attempt 1", typ: TypeTaskRetried, mutate: setData(func(m map[string]any) { m["attempt"] = 1 }), want: ErrInvalid, message: "must be at least 2 for a retry"},
@@ -215,4 +215,14 @@ func TestPayloadValidateUTF8(t *testing.T) {
 	// JSON decoding replaces invalid UTF-8, so only Go values can carry it.
 	p := Logout{User: "\xff\xfe"}
 	assertErr(t, p.Validate(), ErrInvalid, `auth.logout: field "user": "\xff\xfe" is not valid UTF-8`)
+}
+
+// TestSpecVersionRule: struct tags cannot name constants, so the tag on
+// Envelope.SpecVersion repeats SpecVersion; this keeps the two equal.
+func TestSpecVersionRule(t *testing.T) {
+	for _, f := range envelopeFields {
+		if f.Name == "specversion" && f.Rule.Const != SpecVersion {
+			t.Errorf("specversion rule const %q, want SpecVersion %q", f.Rule.Const, SpecVersion)
+		}
+	}
 }

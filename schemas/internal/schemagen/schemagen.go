@@ -1,7 +1,10 @@
 // Package schemagen generates the JSON Schema documents of the event payloads
-// from their Go types and checks two generations for breaking changes. It is
-// internal so that only the generator and tests pull in invopop/jsonschema,
-// not every module that imports schemas.
+// and of the envelope from their Go types and checks two generations for
+// breaking changes. The structure and descriptions come from the types; every
+// constraint comes from the types' `check` tags through internal/rules, the
+// same declarations the validator reads. It is internal so that only the
+// generator and tests pull in invopop/jsonschema, not every module that
+// imports schemas.
 package schemagen
 
 import (
@@ -29,12 +32,25 @@ const SchemaVersionKey = "x-tributary-schema-version"
 // RegenerateHint tells a developer how to fix a drift.
 const RegenerateHint = "run `go generate ./...` in schemas/ and commit jsonschema/"
 
+// BaseURI is where the documents are published; their $ids and $refs are
+// relative to it.
+const BaseURI = "https://schemas.tributary.io/"
+
+// The two documents that are not one event type's payload.
+const (
+	// EnvelopeFile is the CloudEvents envelope: the attributes and their rules.
+	EnvelopeFile = "envelope.json"
+	// EventFile is a whole event: the envelope and, by type, its schema
+	// version and payload document. It is what a producer validates against.
+	EventFile = "event.json"
+)
+
 // FileName is the document name of an event type, "<type>.json".
 func FileName(eventType string) string { return eventType + ".json" }
 
-// Generate returns one document per registered event type, keyed by file
-// name. srcDir is the schemas module directory; field and type doc comments
-// found there become descriptions.
+// Generate returns one document per registered event type plus EnvelopeFile
+// and EventFile, keyed by file name. srcDir is the schemas module directory;
+// field and type doc comments found there become descriptions.
 func Generate(srcDir string) (map[string][]byte, error) {
 	r := &jsonschema.Reflector{
 		// Self-contained documents (no $defs) are simpler for other
@@ -48,25 +64,47 @@ func Generate(srcDir string) (map[string][]byte, error) {
 	if err := r.AddGoComments(ModulePath, srcDir); err != nil {
 		return nil, fmt.Errorf("read doc comments in %s: %w", srcDir, err)
 	}
+	b := boundsOf(schemas.DefaultLimits())
 	out := map[string][]byte{}
 	for _, info := range schemas.Types() {
-		s := r.ReflectFromType(info.GoType)
-		s.ID = jsonschema.ID("https://schemas.tributary.io/" + FileName(info.Type))
-		s.Title = info.Type
-		s.Comments = "Generated from the Go type schemas." + info.GoType.Name() + "; do not edit. " + RegenerateHint + "."
-		s.Extras = map[string]any{SchemaVersionKey: info.SchemaVersion}
-		raw, err := json.Marshal(s)
+		s, err := reflectWithRules(r, info.GoType, b)
 		if err != nil {
-			return nil, fmt.Errorf("marshal schema of %s: %w", info.Type, err)
+			return nil, fmt.Errorf("schema of %s: %w", info.Type, err)
 		}
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, raw, "", "  "); err != nil {
-			return nil, fmt.Errorf("indent schema of %s: %w", info.Type, err)
+		s.ID = jsonschema.ID(BaseURI + FileName(info.Type))
+		s.Title = info.Type
+		s.Comments = "Generated from the Go type schemas." + info.GoType.Name() + "; do not edit. " + RegenerateHint +
+			". This is the data of one event type; " + EventFile + " is the whole event."
+		s.Extras = map[string]any{SchemaVersionKey: info.SchemaVersion}
+		if err := put(out, FileName(info.Type), s); err != nil {
+			return nil, err
 		}
-		buf.WriteByte('\n')
-		out[FileName(info.Type)] = buf.Bytes()
+	}
+	env, err := envelope(r, b)
+	if err != nil {
+		return nil, err
+	}
+	if err := put(out, EnvelopeFile, env); err != nil {
+		return nil, err
+	}
+	if err := put(out, EventFile, event()); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+func put(out map[string][]byte, name string, s *jsonschema.Schema) error {
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("marshal %s: %w", name, err)
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return fmt.Errorf("indent %s: %w", name, err)
+	}
+	buf.WriteByte('\n')
+	out[name] = buf.Bytes()
+	return nil
 }
 
 // Write replaces the documents in dir with docs, removing documents of event

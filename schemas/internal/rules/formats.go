@@ -1,0 +1,106 @@
+package rules
+
+import (
+	"fmt"
+	"mime"
+	"net/netip"
+	"net/url"
+	"regexp"
+)
+
+// Format is a named string shape. Pattern and Not are written in the common
+// subset of RE2 and ECMA-262, so Go compiles the very expressions the
+// documents publish. Formats names standard JSON Schema formats the value
+// has (several: any of them); Valid is the Go check such a format stands for.
+type Format struct {
+	Name    string
+	Pattern string
+	Reason  string // why a value does not match Pattern or Valid
+	Formats []string
+	Valid   func(v string) bool
+	Not     []Forbidden
+	// Explain, when set, gives a more precise reason than Reason.
+	Explain func(v string) string
+
+	re *regexp.Regexp
+}
+
+// Forbidden is a form the value must not take, even though it matches.
+type Forbidden struct {
+	Pattern, Reason string
+	re              *regexp.Regexp
+}
+
+// Check returns why v does not have the format, or "" when it does.
+func (f *Format) Check(v string) string {
+	if (f.re != nil && !f.re.MatchString(v)) || (f.Valid != nil && !f.Valid(v)) {
+		if f.Explain != nil {
+			return f.Explain(v)
+		}
+		return f.Reason
+	}
+	for _, n := range f.Not {
+		if n.re.MatchString(v) {
+			return n.Reason
+		}
+	}
+	return ""
+}
+
+// Formats is every named format, by the name tags use.
+var Formats = compile(
+	&Format{Name: "token", Pattern: `^[a-z0-9][a-z0-9_-]*$`,
+		// It becomes one token of a NATS subject or a Kafka key unescaped.
+		Reason: "must be lower-case letters, digits, '_' or '-' (it becomes a subject token)"},
+	&Format{Name: "ip", Formats: []string{"ipv4", "ipv6"}, Reason: "is not an IP address",
+		Valid: func(v string) bool { _, err := netip.ParseAddr(v); return err == nil }},
+	// Canonical lower-case form so ids compare as strings; version 7 so they
+	// sort by time.
+	&Format{Name: "uuid7", Pattern: `^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$`,
+		Reason: "is not a canonical UUID", Explain: explainUUID},
+	&Format{Name: "uri", Pattern: `^[^ \t\r\n]+$`, Formats: []string{"uri-reference"}, Reason: "is not a URI reference",
+		Valid: func(v string) bool { _, err := url.Parse(v); return err == nil }},
+	&Format{Name: "country", Pattern: `^[A-Z]{2}$`, Reason: "is not an ISO 3166-1 alpha-2 code"},
+	// The Prometheus/OpenTelemetry charset, so samples export without renaming.
+	&Format{Name: "metricname", Pattern: `^[a-zA-Z_:][a-zA-Z0-9_:.]*$`,
+		Reason: "is not a valid metric name (want ^[a-zA-Z_:][a-zA-Z0-9_:.]*$)"},
+	// At most one parameter, such as a charset; the type itself is fixed.
+	&Format{Name: "jsonmedia", Pattern: `^application/json( *; *[A-Za-z0-9._-]+=[A-Za-z0-9._-]+)? *$`,
+		Reason: `is not "application/json"`,
+		Valid: func(v string) bool {
+			mt, _, err := mime.ParseMediaType(v)
+			return err == nil && mt == "application/json"
+		}},
+	// W3C Trace Context level 1: version-traceid-parentid-flags. Later
+	// versions may append fields, which readers must accept.
+	&Format{Name: "traceparent", Pattern: `^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$`,
+		Reason: "is not a W3C traceparent", Not: []Forbidden{
+			{Pattern: `^ff-`, Reason: "has the forbidden version ff"},
+			{Pattern: `^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}-`, Reason: "has trailing fields, not allowed in version 00"},
+			{Pattern: `^[0-9a-f]{2}-0{32}-`, Reason: "has an all-zero trace id"},
+			{Pattern: `^[0-9a-f]{2}-[0-9a-f]{32}-0{16}-`, Reason: "has an all-zero parent id"},
+		}},
+)
+
+func compile(fs ...*Format) map[string]*Format {
+	m := make(map[string]*Format, len(fs))
+	for _, f := range fs {
+		if f.Pattern != "" {
+			f.re = regexp.MustCompile(f.Pattern)
+		}
+		for i := range f.Not {
+			f.Not[i].re = regexp.MustCompile(f.Not[i].Pattern)
+		}
+		m[f.Name] = f
+	}
+	return m
+}
+
+var uuidShape = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-([0-9a-f])[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+func explainUUID(v string) string {
+	if m := uuidShape.FindStringSubmatch(v); m != nil {
+		return fmt.Sprintf("is a version %s UUID, want version 7", m[1])
+	}
+	return "is not a canonical UUID"
+}
