@@ -44,6 +44,14 @@ func (c *checker) fail(field, value string, kind error, format string, args ...a
 
 func (c *checker) err() error { return errors.Join(c.errs...) }
 
+// reported says whether field already has an error.
+func (c *checker) reported(field string) bool {
+	return slices.ContainsFunc(c.errs, func(err error) bool {
+		fe, ok := err.(*FieldError)
+		return ok && fe.Field == field
+	})
+}
+
 // mustPlan reads the `check` tags of a type at init; a malformed tag is a
 // programming error that every test run catches.
 func mustPlan(t reflect.Type) []rules.Field {

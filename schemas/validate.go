@@ -50,6 +50,11 @@ func validate(env Envelope, now time.Time, limits Limits) (Payload, error) {
 		c.fail("data", "", ErrInvalid, "is required")
 		return nil, c.err()
 	}
+	if c.reported("type") || c.reported("schemaversion") {
+		// Without them there is no payload type to decode, and decoding
+		// would report the same field a second time.
+		return nil, c.err()
+	}
 	p, err := env.decodeData()
 	if err != nil {
 		return nil, errors.Join(c.err(), err)

@@ -217,6 +217,43 @@ func TestPayloadValidateUTF8(t *testing.T) {
 	assertErr(t, p.Validate(), ErrInvalid, `auth.logout: field "user": "\xff\xfe" is not valid UTF-8`)
 }
 
+// TestValidateReportsAttributeOnce: a missing or bad type or schema version
+// is one error naming the attribute, not that error plus a decode failure
+// that says the same thing.
+func TestValidateReportsAttributeOnce(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Envelope)
+		field  string
+		want   error
+	}{
+		{"schemaversion missing", func(e *Envelope) { e.SchemaVersion = "" }, "schemaversion", ErrUnsupportedVersion},
+		{"schemaversion too long", func(e *Envelope) { e.SchemaVersion = strings.Repeat("1", 257) }, "schemaversion", ErrTooLarge},
+		{"schemaversion unknown", func(e *Envelope) { e.SchemaVersion = "2" }, "schemaversion", ErrUnsupportedVersion},
+		{"type missing", func(e *Envelope) { e.Type = "" }, "type", ErrUnknownType},
+		{"type unknown", func(e *Envelope) { e.Type = "io.tributary.auth.nope" }, "type", ErrUnknownType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := sampleEvent(TypeLogout)
+			tt.mutate(&env)
+			err := Validate(env, t0, DefaultLimits())
+			if !errors.Is(err, tt.want) {
+				t.Errorf("error %v is not %v", err, tt.want)
+			}
+			var n int
+			for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+				if fe, ok := e.(*FieldError); ok && fe.Field == tt.field {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("field %q reported %d times: %v", tt.field, n, err)
+			}
+		})
+	}
+}
+
 // TestSpecVersionRule: struct tags cannot name constants, so the tag on
 // Envelope.SpecVersion repeats SpecVersion; this keeps the two equal.
 func TestSpecVersionRule(t *testing.T) {
