@@ -162,7 +162,11 @@ func (e Envelope) decodeData() (Payload, error) {
 	}
 	p, err := info.decode(e.Data)
 	if err != nil {
-		return nil, &FieldError{Scope: info.Short(), Field: "data",
+		field := memberOf(e.Data, info.GoType, info.fields, "")
+		if field == "" {
+			field = "data"
+		}
+		return nil, &FieldError{Scope: info.Short(), Field: field,
 			Reason: "does not decode: " + err.Error(), Kind: ErrMalformed}
 	}
 	return p, nil

@@ -146,6 +146,8 @@ func TestStructuredRejects(t *testing.T) {
 	}{
 		{"not JSON", `{`, ErrMalformed, "unmarshal structured event"},
 		{"bad time", `{"time":"now"}`, ErrMalformed, "unmarshal structured event"},
+		{"bad time names the field", `{"id":"x","time":"now"}`, ErrMalformed, `envelope: field "time" does not decode`},
+		{"wrong type names the field", `{"tenant":7}`, ErrMalformed, `envelope: field "tenant" does not decode`},
 		{"base64 data", `{"data_base64":"AAAA"}`, ErrInvalid, `field "data_base64" is not supported`},
 	}
 	for _, tt := range tests {

@@ -72,7 +72,7 @@ func TestInvalidFixtures(t *testing.T) {
 		{"unknown_type.json", ErrUnknownType, `field "type": "io.tributary.auth.login.teleported" has no registered payload`},
 		{"missing_tenant.json", ErrInvalid, `envelope: field "tenant" is required`},
 		{"uuid_v4_id.json", ErrInvalid, `want version 7`},
-		{"malformed_data.json", ErrMalformed, `telemetry.metric: field "data" does not decode`},
+		{"malformed_data.json", ErrMalformed, `telemetry.metric: field "value" does not decode`},
 		{"bad_enum.json", ErrInvalid, `field "severity": "catastrophic" is not one of`},
 		{"future_time.json", ErrClockSkew, `after now`},
 	}

@@ -3,6 +3,7 @@ package schemas
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 )
 
 // MarshalStructured encodes the envelope in CloudEvents structured content
@@ -28,6 +29,10 @@ type structuredIn struct {
 func UnmarshalStructured(b []byte) (Envelope, error) {
 	var in structuredIn
 	if err := json.Unmarshal(b, &in); err != nil {
+		if field := memberOf(b, reflect.TypeFor[Envelope](), envelopeFields, ""); field != "" {
+			return Envelope{}, fmt.Errorf("unmarshal structured event: %w", &FieldError{Scope: "envelope", Field: field,
+				Reason: "does not decode: " + err.Error(), Kind: ErrMalformed})
+		}
 		return Envelope{}, fmt.Errorf("unmarshal structured event: %w: %w", ErrMalformed, err)
 	}
 	if in.DataBase64 != nil {
