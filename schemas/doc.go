@@ -11,7 +11,8 @@
 // them into jsonschema/: one document per event type's payload,
 // envelope.json for the attributes, and event.json, which combines the two
 // by type and is the document a producer in another language validates
-// against.
+// against. A property test generates events from those documents and
+// requires the validator to accept them, and to reject each one-rule breach.
 //
 // It imports nothing else of Tributary so every other module can depend on it.
 //
