@@ -58,3 +58,17 @@ func (p Anomaly) PartitionKey() string { return p.Entity.String() }
 
 // RoutingKind fills the {kind} placeholder of subject templates.
 func (p Anomaly) RoutingKind() string { return p.Kind }
+
+// anomalyFamily: what detectors find, on both transports — JetStream
+// subjects per tenant and kind for live subscribers that filter, a Kafka
+// topic for sinks — stored in anomalies.
+func anomalyFamily() FamilyInfo {
+	return FamilyInfo{
+		Family: FamilyAnomaly,
+		Route: &Route{
+			JetStream: &JetStreamTarget{Stream: "ANOMALIES", Subject: "anomaly.{tenant}.{kind}"},
+			Kafka:     &KafkaTarget{Topic: "anomalies"},
+		},
+		Types: []TypeInfo{register[Anomaly]("1", "anomalies")},
+	}
+}

@@ -211,3 +211,28 @@ type PermissionDenied struct {
 func (PermissionDenied) EventType() string      { return TypePermissionDenied }
 func (p PermissionDenied) Validate() error      { return validatePayload(p, DefaultLimits()) }
 func (p PermissionDenied) PartitionKey() string { return p.User }
+
+// authFamily: sign-ins, tokens, MFA and permissions, on JetStream (one
+// subject per tenant and type), stored in auth_events, watched by the
+// auth detector.
+func authFamily() FamilyInfo {
+	const table = "auth_events"
+	return FamilyInfo{
+		Family:   FamilyAuth,
+		Route:    &Route{JetStream: &JetStreamTarget{Stream: "AUTH", Subject: "auth.{tenant}.{name}"}},
+		Detector: "authdetect",
+		Types: []TypeInfo{
+			register[LoginSucceeded]("1", table),
+			register[LoginFailed]("1", table),
+			register[Logout]("1", table),
+			register[TokenIssued]("1", table),
+			register[TokenRefreshed]("1", table),
+			register[TokenRevoked]("1", table),
+			register[MFAApproved]("1", table),
+			register[MFADenied]("1", table),
+			register[PasswordReset]("1", table),
+			register[AccountLocked]("1", table),
+			register[PermissionDenied]("1", table),
+		},
+	}
+}

@@ -24,7 +24,11 @@ const (
 	FamilyUnknown Family = "unknown"
 )
 
-// Families lists the known families in a stable order.
+// Families lists the families in a stable order. It cannot read the
+// declarations: validation rules (an anomaly's family must be one of
+// these) are planned while the declarations are being built. buildRegistry
+// checks the two agree, so a family declared and not listed (or listed
+// and not declared) fails at start.
 func Families() []Family {
 	return []Family{FamilyAuth, FamilyTask, FamilyTelemetry, FamilyAnomaly}
 }
@@ -67,6 +71,11 @@ type TypeInfo struct {
 	Name          string       // "login.failed": the type without prefix and family
 	SchemaVersion string       // "1"; bumped only for breaking changes
 	GoType        reflect.Type // the payload's Go type, e.g. LoginFailed
+	// Table is the ClickHouse table its events land in; ingest has a row
+	// builder per table (a test fails when one is missing).
+	Table string
+	// Route, when set, is the type's own default route; else its family's.
+	Route *Route
 
 	fields []rules.Field // read from GoType's `check` tags
 	decode func(data []byte) (Payload, error)
@@ -76,8 +85,9 @@ type TypeInfo struct {
 // validation errors and names the JSON Schema documents.
 func (t TypeInfo) Short() string { return string(t.Family) + "." + t.Name }
 
-// register reads T's rules from its `check` tags (see internal/rules).
-func register[T Payload](schemaVersion string) TypeInfo {
+// register reads T's rules from its `check` tags (see internal/rules); its
+// events land in table.
+func register[T Payload](schemaVersion, table string) TypeInfo {
 	var zero T
 	typ := zero.EventType()
 	fam, name, ok := splitType(typ)
@@ -89,6 +99,7 @@ func register[T Payload](schemaVersion string) TypeInfo {
 		Family:        fam,
 		Name:          name,
 		SchemaVersion: schemaVersion,
+		Table:         table,
 		GoType:        reflect.TypeFor[T](),
 		fields:        mustPlan(reflect.TypeFor[T]()),
 		decode: func(data []byte) (Payload, error) {
@@ -115,42 +126,34 @@ func splitType(typ string) (Family, string, bool) {
 	return Family(fam), name, true
 }
 
+// declared are the families, each declared once in its own file; adding a
+// family is a file declaring it and a line here.
+var declared = []FamilyInfo{authFamily(), taskFamily(), telemetryFamily(), anomalyFamily()}
+
 // registry is built once at init and never written afterwards.
-var registry = buildRegistry(
-	register[LoginSucceeded]("1"),
-	register[LoginFailed]("1"),
-	register[Logout]("1"),
-	register[TokenIssued]("1"),
-	register[TokenRefreshed]("1"),
-	register[TokenRevoked]("1"),
-	register[MFAApproved]("1"),
-	register[MFADenied]("1"),
-	register[PasswordReset]("1"),
-	register[AccountLocked]("1"),
-	register[PermissionDenied]("1"),
+var registry = buildRegistry(declared)
 
-	register[TaskSubmitted]("1"),
-	register[TaskStarted]("1"),
-	register[TaskSucceeded]("1"),
-	register[TaskFailed]("1"),
-	register[TaskRetried]("1"),
-	register[TaskCancelled]("1"),
-	register[TaskTimedOut]("1"),
-
-	register[MetricSample]("1"),
-	register[LogRecord]("1"),
-	register[Heartbeat]("1"),
-
-	register[Anomaly]("1"),
-)
-
-func buildRegistry(infos ...TypeInfo) map[string]TypeInfo {
-	m := make(map[string]TypeInfo, len(infos))
-	for _, info := range infos {
-		if _, dup := m[info.Type]; dup {
-			panic(fmt.Sprintf("schemas: event type %q registered twice", info.Type))
+func buildRegistry(fams []FamilyInfo) map[string]TypeInfo {
+	listed := Families()
+	if len(listed) != len(fams) {
+		panic(fmt.Sprintf("schemas: %d families declared, %d listed by Families", len(fams), len(listed)))
+	}
+	for i, f := range fams {
+		if f.Family != listed[i] {
+			panic(fmt.Sprintf("schemas: family %q declared where Families lists %q", f.Family, listed[i]))
 		}
-		m[info.Type] = info
+	}
+	m := map[string]TypeInfo{}
+	for _, f := range fams {
+		for _, info := range f.Types {
+			if _, dup := m[info.Type]; dup {
+				panic(fmt.Sprintf("schemas: event type %q registered twice", info.Type))
+			}
+			if info.Family != f.Family {
+				panic(fmt.Sprintf("schemas: event type %q declared in family %q", info.Type, f.Family))
+			}
+			m[info.Type] = info
+		}
 	}
 	return m
 }

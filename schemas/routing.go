@@ -73,22 +73,38 @@ type RoutingConfig struct {
 	DeadLetter DeadLetterConfig `json:"dead_letter"`
 }
 
-// DefaultRouting returns the routing every deployment starts from.
+// DefaultRouting returns the routing every deployment starts from: each
+// family's declared route, and each type's own where it declares one.
 func DefaultRouting() RoutingConfig {
+	routes := map[string]Route{}
+	for _, f := range declared {
+		if f.Route != nil {
+			routes[string(f.Family)] = f.Route.clone()
+		}
+		for _, t := range f.Types {
+			if t.Route != nil {
+				routes[t.Type] = t.Route.clone()
+			}
+		}
+	}
 	return RoutingConfig{
-		Routes: map[string]Route{
-			string(FamilyAuth): {JetStream: &JetStreamTarget{Stream: "AUTH", Subject: "auth.{tenant}.{name}"}},
-			string(FamilyTask): {JetStream: &JetStreamTarget{Stream: "TASKS", Subject: "task.{tenant}.{name}"}},
-			TypeMetric:         {Kafka: &KafkaTarget{Topic: "telemetry.metrics"}},
-			TypeLog:            {Kafka: &KafkaTarget{Topic: "telemetry.logs"}},
-			TypeHeartbeat:      {Kafka: &KafkaTarget{Topic: "telemetry.heartbeats"}},
-			string(FamilyAnomaly): {
-				JetStream: &JetStreamTarget{Stream: "ANOMALIES", Subject: "anomaly.{tenant}.{kind}"},
-				Kafka:     &KafkaTarget{Topic: "anomalies"},
-			},
-		},
+		Routes:     routes,
 		DeadLetter: DeadLetterConfig{Stream: "DLQ", Subject: "dlq.{family}", Topic: "dlq.{family}"},
 	}
+}
+
+// clone copies r's targets, so a caller changing a returned route changes
+// nothing shared.
+func (r Route) clone() Route {
+	if r.JetStream != nil {
+		js := *r.JetStream
+		r.JetStream = &js
+	}
+	if r.Kafka != nil {
+		k := *r.Kafka
+		r.Kafka = &k
+	}
+	return r
 }
 
 // Destination is one concrete place to publish an event.
@@ -139,15 +155,7 @@ func NewRoutingTable(cfg RoutingConfig) (*RoutingTable, error) {
 	}
 	cp := RoutingConfig{Routes: make(map[string]Route, len(cfg.Routes)), DeadLetter: cfg.DeadLetter}
 	for k, r := range cfg.Routes {
-		if r.JetStream != nil {
-			js := *r.JetStream
-			r.JetStream = &js
-		}
-		if r.Kafka != nil {
-			k := *r.Kafka
-			r.Kafka = &k
-		}
-		cp.Routes[k] = r
+		cp.Routes[k] = r.clone()
 	}
 	return &RoutingTable{cfg: cp}, nil
 }

@@ -110,3 +110,23 @@ type TaskTimedOut struct {
 
 func (TaskTimedOut) EventType() string { return TypeTaskTimedOut }
 func (p TaskTimedOut) Validate() error { return validatePayload(p, DefaultLimits()) }
+
+// taskFamily: a task's lifecycle, on JetStream, stored in task_events,
+// watched by the task detector.
+func taskFamily() FamilyInfo {
+	const table = "task_events"
+	return FamilyInfo{
+		Family:   FamilyTask,
+		Route:    &Route{JetStream: &JetStreamTarget{Stream: "TASKS", Subject: "task.{tenant}.{name}"}},
+		Detector: "taskdetect",
+		Types: []TypeInfo{
+			register[TaskSubmitted]("1", table),
+			register[TaskStarted]("1", table),
+			register[TaskSucceeded]("1", table),
+			register[TaskFailed]("1", table),
+			register[TaskRetried]("1", table),
+			register[TaskCancelled]("1", table),
+			register[TaskTimedOut]("1", table),
+		},
+	}
+}

@@ -74,3 +74,14 @@ type Heartbeat struct {
 
 func (Heartbeat) EventType() string { return TypeHeartbeat }
 func (p Heartbeat) Validate() error { return validatePayload(p, DefaultLimits()) }
+
+// telemetryFamily: metrics, logs and heartbeats, each type on a Kafka
+// topic and in a table of its own (high volume, one shape each), watched
+// by the telemetry detector.
+func telemetryFamily() FamilyInfo {
+	kafkaTo := func(topic string) *Route { return &Route{Kafka: &KafkaTarget{Topic: topic}} }
+	metric, log, hb := register[MetricSample]("1", "telemetry_metrics"), register[LogRecord]("1", "telemetry_logs"),
+		register[Heartbeat]("1", "telemetry_heartbeats")
+	metric.Route, log.Route, hb.Route = kafkaTo("telemetry.metrics"), kafkaTo("telemetry.logs"), kafkaTo("telemetry.heartbeats")
+	return FamilyInfo{Family: FamilyTelemetry, Detector: "teledetect", Types: []TypeInfo{metric, log, hb}}
+}

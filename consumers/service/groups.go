@@ -19,59 +19,46 @@ type subscription struct {
 	deadLetter bool // a dlq.<family> destination feeding dead_letters
 }
 
-// subscriptions derives what the ingest groups consume from the routing
-// table, so a changed route changes the subscription too:
-//   - auth and task from JetStream (their routes), telemetry from its three
-//     Kafka topics;
-//   - anomalies once, from Kafka when the route has both transports. Every
-//     anomaly is published to both (same event id); ingesting both would
-//     insert each row twice and double the rollups' delivery counts. Kafka
-//     is the right copy for a sink: one topic with a fixed partition count
-//     that a consumer group spreads over instances, keyed by entity so a
-//     finding's updates stay in order, while the JetStream subjects
-//     (anomaly.<tenant>.<kind>) exist for live subscribers that filter;
-//   - every dead-letter destination of both transports, into dead_letters.
+// subscriptions derives what the ingest groups consume from the routes of
+// every declared type (schemas.RoutingTable.Sources), so a type's changed
+// route changes its subscription and no type can be published where
+// ingest does not read: one subscription per source, into the one table
+// its types land in (a type routed to both transports, like anomalies, is
+// read from Kafka only); plus every dead-letter destination of both
+// transports, into dead_letters. A subscription is named after its table —
+// the durable and group names, so keep them stable — and a second source
+// for the same table after its filter as well.
 func subscriptions(routing schemas.RoutingConfig, routes *schemas.RoutingTable) ([]subscription, error) {
 	byName := map[string]ingest.Table{}
 	for _, t := range ingest.Tables() {
 		byName[t.Name] = t
 	}
-	events := []struct {
-		eventType string
-		table     string
-	}{
-		{schemas.TypeLoginFailed, ingest.AuthTable},
-		{schemas.TypeTaskSubmitted, ingest.TaskTable},
-		{schemas.TypeMetric, ingest.MetricsTable},
-		{schemas.TypeLog, ingest.LogsTable},
-		{schemas.TypeHeartbeat, ingest.HeartbeatsTable},
-		{schemas.TypeAnomaly, ingest.AnomaliesTable},
+	srcs, err := routes.Sources(schemas.Types())
+	if err != nil {
+		return nil, err
 	}
 	var subs []subscription
-	for _, e := range events {
-		r, err := routing.RouteFor(e.eventType)
-		if err != nil {
-			return nil, err
+	used := map[string]bool{}
+	for _, src := range srcs {
+		if len(src.Tables) != 1 {
+			return nil, fmt.Errorf("source %s %s feeds tables %v: a subscription fills one", src.Transport, src.Filter, src.Tables)
 		}
-		s := subscription{name: e.table, table: byName[e.table], family: schemas.FamilyOf(e.eventType)}
-		switch {
-		case r.Kafka != nil && (r.JetStream == nil || s.family == schemas.FamilyAnomaly):
-			if strings.Contains(r.Kafka.Topic, "{") {
-				return nil, fmt.Errorf("route of %s: Kafka topic %q has a placeholder the sink cannot subscribe to", e.eventType, r.Kafka.Topic)
-			}
-			s.transport, s.topic = schemas.TransportKafka, r.Kafka.Topic
-		case r.JetStream != nil:
-			s.transport, s.topic = schemas.TransportJetStream, subjectFilter(r.JetStream.Subject)
-		default:
-			return nil, fmt.Errorf("route of %s has no destination", e.eventType)
+		table, ok := byName[src.Tables[0]]
+		if !ok {
+			return nil, fmt.Errorf("source %s %s: no row builder for table %s", src.Transport, src.Filter, src.Tables[0])
 		}
-		subs = append(subs, s)
+		name := table.Name
+		if used[name] {
+			name += "-" + sanitize(src.Filter)
+		}
+		used[name] = true
+		subs = append(subs, subscription{name: name, table: table, family: src.Family, transport: src.Transport, topic: src.Filter})
 	}
 
 	dl := ingest.Table{Name: ingest.DeadLettersTable, Columns: ingest.DeadLettersColumns}
 	// One JetStream consumer covers every family's subject.
 	subs = append(subs, subscription{name: "dlq", table: dl, transport: schemas.TransportJetStream,
-		topic: subjectFilter(routing.DeadLetter.Subject), deadLetter: true, family: schemas.FamilyUnknown})
+		topic: schemas.SubjectFilter(routing.DeadLetter.Subject), deadLetter: true, family: schemas.FamilyUnknown})
 	// A Kafka subscription is one topic, so one per family.
 	seen := map[string]bool{}
 	for _, f := range append(schemas.Families(), schemas.FamilyUnknown) {
@@ -89,15 +76,12 @@ func subscriptions(routing schemas.RoutingConfig, routes *schemas.RoutingTable) 
 	return subs, nil
 }
 
-// subjectFilter turns a subject template into the filter that matches every
-// subject it expands to: the literal tokens before the first placeholder,
-// then ">" ("auth.{tenant}.{name}" → "auth.>").
-func subjectFilter(tmpl string) string {
-	tokens := strings.Split(tmpl, ".")
-	for i, tok := range tokens {
-		if strings.Contains(tok, "{") {
-			return strings.Join(append(tokens[:i:i], ">"), ".")
+// sanitize makes a filter usable in a handler, durable or group name.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '.' || r == '>' || r == '*' {
+			return '_'
 		}
-	}
-	return tmpl
+		return r
+	}, s)
 }

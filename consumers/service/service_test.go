@@ -70,12 +70,81 @@ func TestSubscriptions(t *testing.T) {
 	}
 }
 
-func TestSubjectFilter(t *testing.T) {
-	for in, want := range map[string]string{
-		"auth.{tenant}.{name}": "auth.>", "dlq.{family}": "dlq.>", "fixed.subject": "fixed.subject", "{family}.x": ">",
-	} {
-		if got := subjectFilter(in); got != want {
-			t.Errorf("subjectFilter(%q) = %q, want %q", in, got, want)
-		}
+// TestEveryRouteIsRead is the registry's consistency check on the ingest
+// side: every declared type lands in a table ingest has a row builder for,
+// every table ingest fills is some type's, and every destination an event
+// of any type is published to — with the default routing, and with a type
+// routed elsewhere — is read by a subscription into that type's table.
+func TestEveryRouteIsRead(t *testing.T) {
+	builders := map[string]bool{}
+	for _, tb := range ingest.Tables() {
+		builders[tb.Name] = true
 	}
+	for _, table := range schemas.Tables() {
+		if !builders[table] {
+			t.Errorf("table %s has no row builder in ingest.Tables", table)
+		}
+		delete(builders, table)
+	}
+	for table := range builders {
+		t.Errorf("ingest has a row builder for %s, which no declared type lands in", table)
+	}
+
+	moved := schemas.DefaultRouting()
+	moved.Routes[schemas.TypeLoginFailed] = schemas.Route{JetStream: &schemas.JetStreamTarget{Stream: "AUTH", Subject: "secure.{tenant}.{name}"}}
+	for name, routing := range map[string]schemas.RoutingConfig{"default": schemas.DefaultRouting(), "login.failed moved": moved} {
+		t.Run(name, func(t *testing.T) {
+			routes, err := schemas.NewRoutingTable(routing)
+			if err != nil {
+				t.Fatal(err)
+			}
+			subs, err := subscriptions(routing, routes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, info := range schemas.Types() {
+				env, err := sampleEvent(info)
+				if err != nil {
+					t.Fatalf("%s: %v", info.Short(), err)
+				}
+				dests, err := routes.Resolve(env)
+				if err != nil {
+					t.Fatalf("%s: %v", info.Short(), err)
+				}
+				read := false
+				for _, d := range dests {
+					for _, s := range subs {
+						if !s.deadLetter && s.transport == d.Transport && matches(s.topic, d.Name()) {
+							read = true
+							if s.table.Name != info.Table {
+								t.Errorf("%s published to %s is read into %s, not %s", info.Short(), d.Name(), s.table.Name, info.Table)
+							}
+						}
+					}
+				}
+				if !read {
+					t.Errorf("%s is published to %v and no subscription reads it", info.Short(), dests)
+				}
+			}
+		})
+	}
+}
+
+// matches: a subject or topic is read by a subscription's filter.
+func matches(filter, name string) bool {
+	if p, ok := strings.CutSuffix(filter, ">"); ok {
+		return strings.HasPrefix(name, p)
+	}
+	return filter == name
+}
+
+// sampleEvent is an envelope of info's type that routing can resolve.
+func sampleEvent(info schemas.TypeInfo) (schemas.Envelope, error) {
+	if info.Type == schemas.TypeAnomaly {
+		now := time.Now().UTC()
+		return schemas.NewEvent("//test", "acme", schemas.Anomaly{Kind: "brute_force_user", Family: schemas.FamilyAuth,
+			Entity: schemas.Entity{Type: "user", ID: "u"}, Severity: schemas.SeverityLow,
+			WindowStart: now.Add(-time.Second), WindowEnd: now, Detector: "test"})
+	}
+	return schemas.Envelope{Type: info.Type, Tenant: "acme", ID: "x"}, nil
 }

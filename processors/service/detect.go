@@ -46,25 +46,42 @@ type family struct {
 	kinds  []string           // the outbox's anomaly kinds, for metrics
 }
 
-func families(cfg Config) ([]*family, error) {
-	a, err := authdetect.New(cfg.Auth)
-	if err != nil {
-		return nil, err
+// factories build the detectors by the names families declare
+// (schemas.FamilyInfo.Detector); a test fails when a declared one is
+// missing here.
+var factories = map[string]func(Config) (stream.Detector, error){
+	authdetect.Name: func(c Config) (stream.Detector, error) { return authdetect.New(c.Auth) },
+	taskdetect.Name: func(c Config) (stream.Detector, error) { return taskdetect.New(c.Task) },
+	teledetect.Name: func(c Config) (stream.Detector, error) { return teledetect.New(c.Telemetry) },
+}
+
+// families builds a detector for every declared family that names one,
+// reading its types from where their routes send them.
+func families(cfg Config, routes *schemas.RoutingTable) ([]*family, error) {
+	var out []*family
+	for _, fi := range schemas.Declared() {
+		if fi.Detector == "" {
+			continue
+		}
+		mk, ok := factories[fi.Detector]
+		if !ok {
+			return nil, fmt.Errorf("family %s: no detector %q", fi.Family, fi.Detector)
+		}
+		det, err := mk(cfg)
+		if err != nil {
+			return nil, err
+		}
+		srcs, err := routes.Sources(fi.Types)
+		if err != nil {
+			return nil, fmt.Errorf("family %s: %w", fi.Family, err)
+		}
+		f := &family{name: string(fi.Family), det: det}
+		for _, s := range srcs {
+			f.inputs = append(f.inputs, input{transport: s.Transport, topic: s.Filter})
+		}
+		out = append(out, f)
 	}
-	t, err := taskdetect.New(cfg.Task)
-	if err != nil {
-		return nil, err
-	}
-	m, err := teledetect.New(cfg.Telemetry)
-	if err != nil {
-		return nil, err
-	}
-	js, kf := schemas.TransportJetStream, schemas.TransportKafka
-	return []*family{
-		{name: "auth", det: a, inputs: []input{{js, "auth.>"}}},
-		{name: "task", det: t, inputs: []input{{js, "task.>"}}},
-		{name: "telemetry", det: m, inputs: []input{{kf, "telemetry.metrics"}, {kf, "telemetry.logs"}, {kf, "telemetry.heartbeats"}}},
-	}, nil
+	return out, nil
 }
 
 // RunDetectors runs the detectors until ctx ends. ready, if not nil, is
@@ -111,7 +128,7 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 		return fmt.Errorf("detect: %w", err)
 	}
 
-	fams, err := families(cfg)
+	fams, err := families(cfg, routes)
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}

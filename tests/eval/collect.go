@@ -16,8 +16,17 @@ import (
 	"github.com/tributary-io/tributary/schemas"
 )
 
-// eventTables hold the published events, one family or type each.
-var eventTables = []string{"auth_events", "task_events", "telemetry_metrics", "telemetry_logs", "telemetry_heartbeats"}
+// eventTables hold the published events: the tables of every declared type
+// but the detectors' anomalies.
+var eventTables = func() []string {
+	var out []string
+	for _, info := range schemas.Types() {
+		if info.Family != schemas.FamilyAnomaly && !slices.Contains(out, info.Table) {
+			out = append(out, info.Table)
+		}
+	}
+	return out
+}()
 
 // queryParams are the eval's settings of query parameters whose defaults
 // suit production, not a two-minute run. stuck_task's min_age_s defaults

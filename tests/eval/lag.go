@@ -10,7 +10,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/infra/poll"
+	"github.com/tributary-io/tributary/schemas"
 )
 
 // caughtUpLag is the backlog, in messages over all of a group's inputs,
@@ -19,10 +21,29 @@ import (
 // are well under a second of detector work.
 const caughtUpLag = 2000
 
-// detectorTopics are the Kafka inputs of the telemetry detector; its
-// groups are named "<group>-telemetry-<topic with dots as underscores>"
-// (processors/service).
-var detectorTopics = []string{"telemetry.metrics", "telemetry.logs", "telemetry.heartbeats"}
+// detectorGroups are the Kafka consumer groups of the detector service
+// and the topics they read, by the names it gives them
+// ("<group>-<family>-<topic with dots as underscores>"), from the
+// families' declarations and routes.
+func detectorGroups(group string) (map[string]string, error) {
+	out := map[string]string{}
+	routes := schemas.DefaultRoutingTable()
+	for _, f := range schemas.Declared() {
+		if f.Detector == "" {
+			continue
+		}
+		srcs, err := routes.Sources(f.Types)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range srcs {
+			if s.Transport == schemas.TransportKafka {
+				out[group+"-"+string(f.Family)+"-"+strings.ReplaceAll(s.Filter, ".", "_")] = s.Filter
+			}
+		}
+	}
+	return out, nil
+}
 
 // waitCaughtUp polls the detector group's JetStream durables and Kafka
 // consumer groups until their total backlog is below caughtUpLag.
@@ -41,7 +62,7 @@ func waitCaughtUp(ctx context.Context, srv Servers, group string, limit time.Dur
 	kc := &kafka.Client{Addr: kafka.TCP(srv.KafkaBrokers...), Timeout: 10 * time.Second}
 	err = poll.Until(ctx, time.Second, func(ctx context.Context) (bool, error) {
 		jsLag, jsErr := jetStreamLag(ctx, js, group+"-")
-		kLag, kErr := kafkaLag(ctx, kc, group+"-telemetry-")
+		kLag, kErr := kafkaLag(ctx, kc, group)
 		if jsErr != nil || kErr != nil {
 			return false, fmt.Errorf("lag unknown (jetstream: %v, kafka: %v)", jsErr, kErr)
 		}
@@ -87,47 +108,20 @@ func jetStreamLag(ctx context.Context, js jetstream.JetStream, prefix string) (i
 	return lag, nil
 }
 
-// kafkaLag sums, over the detector's topics and partitions, the high
-// watermark minus the group's committed offset (or the log start when the
-// group has not committed yet).
-func kafkaLag(ctx context.Context, kc *kafka.Client, prefix string) (int64, error) {
-	meta, err := kc.Metadata(ctx, &kafka.MetadataRequest{Topics: detectorTopics})
+// kafkaLag sums the detector groups' lag over their topics' partitions.
+func kafkaLag(ctx context.Context, kc *kafka.Client, group string) (int64, error) {
+	groups, err := detectorGroups(group)
 	if err != nil {
 		return 0, err
 	}
 	var lag int64
-	for _, t := range meta.Topics {
-		if t.Error != nil {
-			return 0, fmt.Errorf("topic %s: %w", t.Name, t.Error)
-		}
-		var parts []int
-		var reqs []kafka.OffsetRequest
-		for _, p := range t.Partitions {
-			parts = append(parts, p.ID)
-			reqs = append(reqs, kafka.FirstOffsetOf(p.ID), kafka.LastOffsetOf(p.ID))
-		}
-		offs, err := kc.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{t.Name: reqs}})
+	for g, topic := range groups {
+		parts, err := kafkabus.GroupLag(ctx, kc, g, topic)
 		if err != nil {
 			return 0, err
 		}
-		group := prefix + strings.ReplaceAll(t.Name, ".", "_")
-		committed, err := kc.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{t.Name: parts}})
-		if err != nil {
-			return 0, err
-		}
-		if committed.Error != nil {
-			return 0, fmt.Errorf("group %s: %w", group, committed.Error)
-		}
-		done := map[int]int64{}
-		for _, p := range committed.Topics[t.Name] {
-			done[p.Partition] = p.CommittedOffset
-		}
-		for _, p := range offs.Topics[t.Name] {
-			if p.Error != nil {
-				return 0, fmt.Errorf("offsets of %s/%d: %w", t.Name, p.Partition, p.Error)
-			}
-			from := max(done[p.Partition], p.FirstOffset)
-			lag += max(p.LastOffset-from, 0)
+		for _, n := range parts {
+			lag += n
 		}
 	}
 	return lag, nil
