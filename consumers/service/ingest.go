@@ -141,7 +141,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 			return fmt.Errorf("ingest: %w", err)
 		}
 		health.Track(s.name, h)
-		st.met.AddLag(s.name, lagProbe(cfg, js, kc, s))
+		st.met.AddLag(s.name, daemon.LagProbe(js, kc, consume(cfg, s)))
 	}
 
 	stopStats, err := serveStats(ctx, cfg, st, health, log)
@@ -171,7 +171,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 // queue to the family's dead-letter destination on the same transport.
 func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s subscription, w *clickhouse.BatchWriter,
 	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, tp trace.TracerProvider, log *slog.Logger) (*message.Handler, error) {
-	sub, err := subscriber(cfg, js, s, log)
+	sub, err := daemon.Subscriber(js, cfg.KafkaBrokers, consume(cfg, s), log)
 	if err != nil {
 		return nil, err
 	}
@@ -196,49 +196,14 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 	return h, nil
 }
 
-func subscriber(cfg IngestConfig, js jetstream.JetStream, s subscription, log *slog.Logger) (message.Subscriber, error) {
-	name := cfg.Group + "-" + s.name
-	switch s.transport {
-	case schemas.TransportJetStream:
-		return natsbus.NewSubscriber(js, natsbus.SubscriberConfig{
-			Durable: name, MaxAckPending: cfg.InFlight, FetchBatch: min(cfg.InFlight, 500),
-			AckWait: cfg.AckWait, StartFrom: natsbus.StartFrom(cfg.StartFrom), Logger: log,
-		})
-	case schemas.TransportKafka:
-		kc := kafkabus.SubscriberConfig{
-			// InFlight is per subscription, as on JetStream: split over the
-			// topic's partitions. Each in-flight message holds a handler
-			// goroutine blocked in Write, so this is the memory bound.
-			Brokers: cfg.KafkaBrokers, GroupID: name, Logger: log,
-			MaxInFlightPerPartition: max(1, cfg.InFlight/cfg.Provision.TopicPartitions),
-			StartFrom:               kafkabus.StartOffset(cfg.StartFrom),
-			// One fetch buffer per partition reader, and an instance reads
-			// ~27 partitions (9 topics × 3): the transport's 10 MiB default
-			// alone would allow 270 MiB. 1 MiB still carries thousands of
-			// events per fetch, and Kafka returns an oversized record anyway.
-			MaxBytes: 1 << 20,
-		}
-		// The drain must stay below the rebalance timeout (or the
-		// coordinator evicts us before the final commit), heartbeats well
-		// below the session.
-		t := cfg.KafkaSessionTimeout
-		kc.SessionTimeout, kc.HeartbeatInterval = t, max(t/10, 100*time.Millisecond)
-		kc.RebalanceTimeout, kc.DrainTimeout = t, t/2
-		return kafkabus.NewSubscriber(kc)
-	default:
-		return nil, fmt.Errorf("subscription %s: unknown transport %q", s.name, s.transport)
-	}
-}
-
-// lagProbe reads a subscription's backlog: its Kafka group's lag per
-// partition, or its JetStream durable's pending and unacked messages.
-func lagProbe(cfg IngestConfig, js jetstream.JetStream, kc *kafka.Client, s subscription) observe.LagProbe {
-	name := cfg.Group + "-" + s.name
-	if s.transport == schemas.TransportKafka {
-		return func(ctx context.Context) (map[int]int64, error) { return kafkabus.GroupLag(ctx, kc, name, s.topic) }
-	}
-	return func(ctx context.Context) (map[int]int64, error) {
-		n, err := natsbus.ConsumerLag(ctx, js, name, s.topic)
-		return map[int]int64{0: n}, err
-	}
+// consume is how ingest consumes one subscription. InFlight is per
+// subscription on both transports; on Kafka it is split over the topic's
+// partitions. A partition reader's fetch buffer is 1 MiB: an instance
+// reads ~27 partitions (9 topics × 3), and the transport's 10 MiB default
+// alone would allow 270 MiB; 1 MiB still carries thousands of events per
+// fetch, and Kafka returns an oversized record anyway.
+func consume(cfg IngestConfig, s subscription) daemon.Consume {
+	return daemon.Consume{Name: cfg.Group + "-" + s.name, Transport: s.transport, Filter: s.topic,
+		InFlight: cfg.InFlight, Partitions: cfg.Provision.TopicPartitions, StartFrom: cfg.StartFrom,
+		AckWait: cfg.AckWait, SessionTimeout: cfg.KafkaSessionTimeout, MaxBytes: 1 << 20}
 }

@@ -2,14 +2,12 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tributary-io/tributary/infra/bus"
@@ -161,7 +159,7 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 	for _, f := range fams {
 		for _, in := range f.inputs {
 			name := cfg.Group + "-" + f.name
-			sub, err := subscriber(cfg, js, in, name, log)
+			sub, err := daemon.Subscriber(js, cfg.KafkaBrokers, consume(cfg, in, name), log)
 			if err != nil {
 				return fmt.Errorf("detect: %w", err)
 			}
@@ -250,16 +248,14 @@ func (f *family) flush(ctx context.Context, out *publish.Client, met *observe.Me
 	}
 }
 
-func subscriber(cfg Config, js jetstream.JetStream, in input, name string, log *slog.Logger) (message.Subscriber, error) {
-	switch in.transport {
-	case schemas.TransportJetStream:
-		return natsbus.NewSubscriber(js, natsbus.SubscriberConfig{Durable: name, StartFrom: natsbus.StartFrom(cfg.StartFrom),
-			MaxAckPending: 256, FetchBatch: 100, Logger: log})
-	case schemas.TransportKafka:
-		return kafkabus.NewSubscriber(kafkabus.SubscriberConfig{Brokers: cfg.KafkaBrokers, GroupID: name + "-" + sanitize(in.topic),
-			StartFrom: kafkabus.StartOffset(cfg.StartFrom), MaxInFlightPerPartition: 64, Logger: log})
+// consume is how the detectors consume one input: a durable per family
+// on JetStream, a group per family and topic on Kafka.
+func consume(cfg Config, in input, name string) daemon.Consume {
+	c := daemon.Consume{Name: name, Transport: in.transport, Filter: in.topic, InFlight: 256, Partitions: 4, StartFrom: cfg.StartFrom}
+	if in.transport == schemas.TransportKafka {
+		c.Name = name + "-" + sanitize(in.topic)
 	}
-	return nil, errors.New("unknown transport " + string(in.transport))
+	return c
 }
 
 func sanitize(s string) string {
