@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 var errPoison = errors.New("poison")
@@ -76,4 +77,44 @@ func scrape(t *testing.T, m *Metrics) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestLatencyQuantiles(t *testing.T) {
+	ramp := func(n int, step time.Duration) []time.Duration {
+		out := make([]time.Duration, n)
+		for i := range out {
+			out[i] = time.Duration(i+1) * step
+		}
+		return out
+	}
+	tests := []struct {
+		name          string
+		values        []time.Duration
+		p50, p99, max time.Duration
+	}{
+		{name: "empty"},
+		{name: "one value", values: []time.Duration{3 * time.Millisecond}, p50: 3 * time.Millisecond, p99: 3 * time.Millisecond, max: 3 * time.Millisecond},
+		{name: "uniform 1..1000ms", values: ramp(1000, time.Millisecond), p50: 500 * time.Millisecond, p99: 990 * time.Millisecond, max: time.Second},
+		{name: "sub-microsecond", values: []time.Duration{100, 200}, p50: 200, p99: 200, max: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewLatency(prometheus.HistogramOpts{})
+			for _, v := range tt.values {
+				l.Observe(v)
+			}
+			s := l.Summary()
+			if s.Count != uint64(len(tt.values)) || s.Max != tt.max {
+				t.Fatalf("count %d max %s, want %d %s", s.Count, s.Max, len(tt.values), tt.max)
+			}
+			for _, c := range []struct {
+				name      string
+				got, want time.Duration
+			}{{"p50", s.P50, tt.p50}, {"p99", s.P99, tt.p99}} {
+				if d := c.got - c.want; d < 0 && -d > c.want/20+time.Microsecond/2 || d > 0 && d > c.want/20+time.Microsecond/2 {
+					t.Errorf("%s = %s, want about %s", c.name, c.got, c.want)
+				}
+			}
+		})
+	}
 }

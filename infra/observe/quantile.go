@@ -15,6 +15,7 @@ type Summary struct {
 	P50   time.Duration `json:"p50_ns"`
 	P90   time.Duration `json:"p90_ns"`
 	P99   time.Duration `json:"p99_ns"`
+	Max   time.Duration `json:"max_ns,omitempty"` // Latency only: plain histograms do not keep it
 }
 
 // Summarize reads a histogram of seconds. Quantiles are interpolated

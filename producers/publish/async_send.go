@@ -82,5 +82,5 @@ func (a *Async) record(k destKey, p part, err error) {
 		return
 	}
 	tm.published.Add(1)
-	tm.latency.observe(a.c.now().Sub(p.it.accepted))
+	tm.latency.Observe(a.c.now().Sub(p.it.accepted))
 }

@@ -127,7 +127,7 @@ func (c *Client) Publish(ctx context.Context, env schemas.Envelope) (schemas.Env
 		}
 		tm := c.metrics.transport(d.Transport)
 		tm.published.Add(1)
-		tm.latency.observe(c.now().Sub(start))
+		tm.latency.Observe(c.now().Sub(start))
 	}
 	return p.env, c.finish(nil)
 }

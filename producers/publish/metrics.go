@@ -1,11 +1,13 @@
 package publish
 
 import (
-	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -34,8 +36,9 @@ type TransportMetrics struct {
 	Latency LatencySummary
 }
 
-// LatencySummary is read from a log-linear histogram: quantiles are within
-// about 5% of the true value.
+// LatencySummary is read from the platform's one latency histogram
+// (observe.Latency, 10% buckets): quantiles are within about 5% of the
+// true value.
 type LatencySummary struct {
 	Count               uint64
 	Mean, P50, P90, P99 time.Duration
@@ -51,7 +54,7 @@ type metrics struct {
 
 type transportMetrics struct {
 	published, failed, retries atomic.Uint64
-	latency                    histogram
+	latency                    *observe.Latency
 }
 
 func newMetrics() *metrics {
@@ -63,7 +66,8 @@ func (m *metrics) transport(t schemas.Transport) *transportMetrics {
 	defer m.mu.Unlock()
 	tm, ok := m.transports[t]
 	if !ok {
-		tm = &transportMetrics{}
+		tm = &transportMetrics{latency: observe.NewLatency(prometheus.HistogramOpts{Name: "tributary_publish_seconds",
+			ConstLabels: prometheus.Labels{"transport": string(t)}})}
 		m.transports[t] = tm
 	}
 	return tm
@@ -75,81 +79,10 @@ func (m *metrics) snapshot() Metrics {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for t, tm := range m.transports {
+		l := tm.latency.Summary()
 		s.Transports[t] = TransportMetrics{Published: tm.published.Load(), Failed: tm.failed.Load(),
-			Retries: tm.retries.Load(), Latency: tm.latency.summary()}
+			Retries: tm.retries.Load(), Latency: LatencySummary{Count: l.Count, Mean: l.Mean, P50: l.P50, P90: l.P90, P99: l.P99, Max: l.Max}}
 	}
 	return s
 }
 
-// histogram buckets durations log-linearly: subBuckets per doubling from
-// 1µs, so quantiles have bounded relative error at any scale without
-// knowing the range in advance. Lock-free: one atomic add per observation.
-const (
-	subBuckets = 16
-	numBuckets = 1 + 32*subBuckets // 1µs · 2^32 ≈ 71 minutes
-)
-
-type histogram struct {
-	counts   [numBuckets]atomic.Uint64
-	count    atomic.Uint64
-	sumNanos atomic.Uint64
-	maxNanos atomic.Int64
-}
-
-func bucketOf(d time.Duration) int {
-	us := float64(d) / float64(time.Microsecond)
-	if us < 1 {
-		return 0
-	}
-	return min(1+int(math.Log2(us)*subBuckets), numBuckets-1)
-}
-
-// bucketMid is a representative value of bucket i: the geometric middle.
-func bucketMid(i int) time.Duration {
-	if i == 0 {
-		return time.Microsecond / 2
-	}
-	return time.Duration(float64(time.Microsecond) * math.Exp2((float64(i)-0.5)/subBuckets))
-}
-
-func (h *histogram) observe(d time.Duration) {
-	if d < 0 {
-		d = 0
-	}
-	h.counts[bucketOf(d)].Add(1)
-	h.count.Add(1)
-	h.sumNanos.Add(uint64(d))
-	for {
-		cur := h.maxNanos.Load()
-		if int64(d) <= cur || h.maxNanos.CompareAndSwap(cur, int64(d)) {
-			return
-		}
-	}
-}
-
-func (h *histogram) summary() LatencySummary {
-	var counts [numBuckets]uint64
-	var total uint64
-	for i := range h.counts {
-		counts[i] = h.counts[i].Load()
-		total += counts[i]
-	}
-	s := LatencySummary{Count: total, Max: time.Duration(h.maxNanos.Load())}
-	if total == 0 {
-		return s
-	}
-	s.Mean = time.Duration(h.sumNanos.Load() / max(h.count.Load(), 1))
-	quantile := func(q float64) time.Duration {
-		rank := uint64(math.Ceil(q * float64(total)))
-		var seen uint64
-		for i, n := range counts {
-			seen += n
-			if seen >= rank {
-				return min(bucketMid(i), s.Max)
-			}
-		}
-		return s.Max
-	}
-	s.P50, s.P90, s.P99 = quantile(0.50), quantile(0.90), quantile(0.99)
-	return s
-}
