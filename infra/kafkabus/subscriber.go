@@ -75,7 +75,9 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 }
 
 // Subscribe joins the consumer group for topic and returns the channel of
-// its messages. The channel is closed once ctx is done or Close is called,
+// its messages. With StartFrom latest, a group that never consumed has
+// its start fixed (committed at the topic's end) before Subscribe returns,
+// so nothing published after it returns is skipped. The channel is closed once ctx is done or Close is called,
 // after in-flight messages were drained and offsets committed.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	if topic == "" {
@@ -85,6 +87,13 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrClosed
+	}
+	if s.cfg.StartFrom == StartLatest {
+		// Fixed before Subscribe returns, so "latest" means latest as of
+		// the subscription, not as of the group's first join.
+		if err := s.pinLatest(ctx, topic); err != nil {
+			return nil, fmt.Errorf("kafka subscribe to %s as %s: %w", topic, s.cfg.GroupID, err)
+		}
 	}
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                s.cfg.GroupID,

@@ -425,3 +425,38 @@ func TestKafkaPublishHonoursMessageContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKafkaStartLatestFixedBySubscribe: with "latest", what is published
+// right after Subscribe returns is delivered. The start used to be
+// resolved only once the group had joined (seconds later on a fresh
+// broker), so those first messages were skipped — make demo lost its
+// first seconds of telemetry on a fresh machine that way.
+func TestKafkaStartLatestFixedBySubscribe(t *testing.T) {
+	env := testenv.Get(t)
+	topic := kafkaTopic(t, env, 3)
+	pub := newKafkaPublisher(t, env)
+	if err := pub.Publish(topic, newMessages(5, strconv.Itoa)...); err != nil {
+		t.Fatal(err)
+	}
+	sub := newKafkaSubscriber(t, env, uniqueName(t, "g"), func(c *kafkabus.SubscriberConfig) { c.StartFrom = kafkabus.StartLatest })
+	ch, err := sub.Subscribe(testContext(t, time.Minute), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := newMessages(20, func(i int) string { return "new-" + strconv.Itoa(i) })
+	for _, m := range fresh {
+		m.Metadata.Set(bus.MetadataPartitionKey, m.UUID) // spread over the partitions
+		if err := pub.Publish(topic, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]bool{}
+	for _, m := range receive(t, ch, len(fresh), 30*time.Second) {
+		got[m.UUID] = true
+	}
+	for _, m := range fresh {
+		if !got[m.UUID] {
+			t.Errorf("message %s published after Subscribe returned was skipped", m.UUID)
+		}
+	}
+}

@@ -1,0 +1,84 @@
+package kafkabus
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// pinLatest fixes where a group that never consumed topic starts, before
+// it joins: each partition without a committed offset gets its current
+// end committed for the group. Without it "latest" was resolved per
+// partition only once the group had joined — on a fresh broker after
+// kafka-go's first join backoff of seconds — so everything published
+// between Subscribe returning and that moment was skipped (a service
+// reported ready while its start positions were still open).
+//
+// The commit is a standalone one (no generation), which Kafka accepts only
+// while the group has no active members; when it has, they fixed the
+// positions already, and pinLatest leaves them.
+func (s *Subscriber) pinLatest(ctx context.Context, topic string) error {
+	meta, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	var parts []int
+	for _, t := range meta.Topics {
+		if t.Error != nil {
+			return fmt.Errorf("metadata of %s: %w", topic, t.Error)
+		}
+		for _, p := range t.Partitions {
+			parts = append(parts, p.ID)
+		}
+	}
+	committed, err := s.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: s.cfg.GroupID, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		return fmt.Errorf("committed offsets of %s on %s: %w", s.cfg.GroupID, topic, err)
+	}
+	if committed.Error != nil {
+		return fmt.Errorf("committed offsets of %s on %s: %w", s.cfg.GroupID, topic, committed.Error)
+	}
+	open := map[int]bool{}
+	for _, p := range parts {
+		open[p] = true
+	}
+	for _, p := range committed.Topics[topic] {
+		if p.CommittedOffset >= 0 {
+			delete(open, p.Partition)
+		}
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	var reqs []kafka.OffsetRequest
+	for p := range open {
+		reqs = append(reqs, kafka.LastOffsetOf(p))
+	}
+	ends, err := s.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs},
+		IsolationLevel: kafka.ReadCommitted})
+	if err != nil {
+		return fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	var commits []kafka.OffsetCommit
+	for _, p := range ends.Topics[topic] {
+		if p.Error != nil {
+			return fmt.Errorf("end offset of %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		commits = append(commits, kafka.OffsetCommit{Partition: p.Partition, Offset: p.LastOffset})
+	}
+	resp, err := s.client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: s.cfg.GroupID, GenerationID: -1,
+		Topics: map[string][]kafka.OffsetCommit{topic: commits}})
+	if err != nil {
+		return fmt.Errorf("pin %s on %s at its end: %w", s.cfg.GroupID, topic, err)
+	}
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			// The group is active: its members own the positions.
+			s.logger.Info("kafka start not pinned: the group is active", "topic", topic, "partition", p.Partition, "err", p.Error)
+			return nil
+		}
+	}
+	s.logger.Info("kafka group starts at the end", "topic", topic, "partitions", len(commits))
+	return nil
+}
