@@ -2,7 +2,9 @@ package kafkabus
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -19,6 +21,28 @@ import (
 // while the group has no active members; when it has, they fixed the
 // positions already, and pinLatest leaves them.
 func (s *Subscriber) pinLatest(ctx context.Context, topic string) error {
+	// A fresh broker answers group requests with "not coordinator" until
+	// its offsets topic is loaded: wait that out, within a bound.
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	wait := 100 * time.Millisecond
+	for {
+		err := s.pinLatestOnce(ctx, topic)
+		var kerr kafka.Error
+		if err == nil || !errors.As(err, &kerr) || !kerr.Temporary() {
+			return err
+		}
+		s.logger.Info("kafka group coordinator not ready, retrying", "topic", topic, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+func (s *Subscriber) pinLatestOnce(ctx context.Context, topic string) error {
 	meta, err := s.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return fmt.Errorf("metadata of %s: %w", topic, err)
@@ -73,6 +97,10 @@ func (s *Subscriber) pinLatest(ctx context.Context, topic string) error {
 		return fmt.Errorf("pin %s on %s at its end: %w", s.cfg.GroupID, topic, err)
 	}
 	for _, p := range resp.Topics[topic] {
+		var kerr kafka.Error
+		if errors.As(p.Error, &kerr) && kerr.Temporary() {
+			return fmt.Errorf("pin %s on %s at its end: %w", s.cfg.GroupID, topic, p.Error)
+		}
 		if p.Error != nil {
 			// The group is active: its members own the positions.
 			s.logger.Info("kafka start not pinned: the group is active", "topic", topic, "partition", p.Partition, "err", p.Error)

@@ -3,21 +3,15 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/tributary-io/tributary/consumers/service"
-	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/infra/poll"
 	detect "github.com/tributary-io/tributary/processors/service"
-	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
@@ -33,19 +27,11 @@ func TestDetectorService(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	id := suffix(t)
-	db, tenant := "e2e_"+id, "e2e"+id
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-
-	icfg := service.IngestConfig{
-		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers,
-		ClickHouse: chinfra.Config{Addr: env.ClickHouseAddr, Database: db},
-		Group:      "e2e-" + id, FlushInterval: 50 * time.Millisecond, StartFrom: "latest",
-	}
-	stopIngest := runService(ctx, t, "ingest", func(ctx context.Context, ready chan<- struct{}) error {
-		return service.RunIngest(ctx, icfg, log, ready)
-	})
-	defer stopIngest()
-	t.Cleanup(func() { cleanShared(t, env, db, icfg.Group) })
+	tenant := "e2e" + id
+	icfg := ingestConfig(t, env, id)
+	db := icfg.ClickHouse.Database
+	startIngest(ctx, t, icfg)
+	log := warnLog()
 
 	addr := freeAddr(t)
 	dcfg := detect.Config{NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Group: "e2e-" + id + "-detect",
@@ -58,17 +44,7 @@ func TestDetectorService(t *testing.T) {
 	stopDetectors := startDetectors()
 	t.Cleanup(func() { cleanShared(t, env, db, dcfg.Group) })
 
-	pub, err := publish.Dial(ctx, publish.DialConfig{Config: publish.Config{Source: "//tributary/e2e"},
-		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	pub, conn := clients(ctx, t, env, db)
 	warmUp(ctx, t, pub, conn, tenant+"w")
 
 	send := func(p schemas.Payload) {

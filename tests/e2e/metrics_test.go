@@ -5,21 +5,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
-	"github.com/tributary-io/tributary/consumers/service"
-	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/infra/poll"
-	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
@@ -33,40 +26,11 @@ func TestIngestMetrics(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	id := suffix(t)
-	db := "e2e_" + id
+	cfg := ingestConfig(t, env, id)
 	addr := freeAddr(t)
-	cfg := service.IngestConfig{
-		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers,
-		ClickHouse: chinfra.Config{Addr: env.ClickHouseAddr, Database: db},
-		Group:      "e2e-" + id, FlushInterval: 50 * time.Millisecond, StartFrom: "latest", HTTPAddr: addr,
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	runCtx, stop := context.WithCancel(ctx)
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- service.RunIngest(runCtx, cfg, log, ready) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("ingest stopped with %v", err)
-		}
-		cleanShared(t, env, db, cfg.Group)
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("ingest failed to start: %v", err)
-	}
-	pub, err := publish.Dial(ctx, publish.DialConfig{Config: publish.Config{Source: "//tributary/e2e"},
-		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	cfg.HTTPAddr = addr
+	startIngest(ctx, t, cfg)
+	pub, conn := clients(ctx, t, env, cfg.ClickHouse.Database)
 	tenant := "e2e" + id
 	warmUp(ctx, t, pub, conn, tenant+"w")
 

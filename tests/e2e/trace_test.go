@@ -3,21 +3,15 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/tributary-io/tributary/consumers/service"
-	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/poll"
-	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
@@ -31,36 +25,17 @@ func TestTraceContinues(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	id := suffix(t)
-	db, tenant := "e2e_"+id, "e2e"+id
+	tenant := "e2e" + id
 	spans := tracetest.NewInMemoryExporter()
 	tp, shutdown, err := observe.NewTracerProvider("ingest", sdktrace.NewSimpleSpanProcessor(spans), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer shutdown(context.Background())
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg := service.IngestConfig{
-		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers,
-		ClickHouse: chinfra.Config{Addr: env.ClickHouseAddr, Database: db},
-		Group:      "e2e-" + id, FlushInterval: 50 * time.Millisecond, StartFrom: "latest", TracerProvider: tp,
-	}
-	stop := runService(ctx, t, "ingest", func(ctx context.Context, ready chan<- struct{}) error {
-		return service.RunIngest(ctx, cfg, log, ready)
-	})
-	defer stop()
-	t.Cleanup(func() { cleanShared(t, env, db, cfg.Group) })
-
-	pub, err := publish.Dial(ctx, publish.DialConfig{Config: publish.Config{Source: "//tributary/e2e"},
-		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pub.Close()
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}, Auth: clickhouse.Auth{Database: db}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	cfg := ingestConfig(t, env, id)
+	cfg.TracerProvider = tp
+	startIngest(ctx, t, cfg)
+	pub, conn := clients(ctx, t, env, cfg.ClickHouse.Database)
 
 	const tp0 = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	ev, err := schemas.NewEvent("//tributary/e2e", tenant, schemas.LoginFailed{
