@@ -85,4 +85,3 @@ func (m *metrics) snapshot() Metrics {
 	}
 	return s
 }
-
