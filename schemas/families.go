@@ -29,17 +29,6 @@ func Declared() []FamilyInfo {
 	return out
 }
 
-// TypesOf returns the types of family f, sorted by type.
-func TypesOf(f Family) []TypeInfo {
-	var out []TypeInfo
-	for _, info := range Types() {
-		if info.Family == f {
-			out = append(out, info)
-		}
-	}
-	return out
-}
-
 // Tables lists the tables the declared types land in, sorted.
 func Tables() []string {
 	var out []string

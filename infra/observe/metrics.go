@@ -78,9 +78,6 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
 }
 
-// Seconds is d in seconds, the unit of every duration metric.
-func Seconds(d time.Duration) float64 { return d.Seconds() }
-
 // Table is a table's insert metrics, as a clickhouse.BatchObserver.
 type Table struct {
 	rows, batches, retries prometheus.Counter
