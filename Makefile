@@ -13,6 +13,9 @@ MODULES   := $(shell $(GO) list -m -f '{{.Dir}}' 2>/dev/null)
 PKGS      := $(addsuffix /...,$(MODULES))
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 OUT       := out
+# A current ClickHouse (chDB: 26.x in-process) for the cross-engine tests.
+CHDB      := .tributary/chdb
+CHDB_PIN  := chdb==4.4.0
 
 .PHONY: help
 help: ## list the targets
@@ -44,8 +47,17 @@ status: $(STACK) ## show which servers run and where their logs are
 clean-state: down ## stop the stack and delete its data
 	rm -rf .tributary
 
+# A stamp, so an interrupted pip install is retried.
+$(CHDB)/installed:
+	python3 -m venv $(CHDB)
+	$(CHDB)/bin/pip install -q $(CHDB_PIN)
+	@touch $@
+
+.PHONY: chdb
+chdb: $(CHDB)/installed ## install chDB (ClickHouse 26.x in-process) into .tributary/chdb for the cross-engine tests
+
 .PHONY: test
-test: ## unit and integration tests of every module, with -race, against real servers
+test: $(CHDB)/installed ## unit and integration tests of every module, with -race, against real servers (ClickHouse 18.16 and chDB 26.x)
 	@mkdir -p $(OUT)
 	@# First, alone: bring up (or find) the servers and log their versions.
 	$(GO) test -count=1 -v -run 'TestServersAnswer' ./tests/testenv | tee $(OUT)/servers.log | grep -E 'servers from|^(ok|FAIL|---)'
