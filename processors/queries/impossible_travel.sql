@@ -2,7 +2,9 @@
 -- Finds consecutive successful logins of one user farther apart than
 -- @min_km kilometres at a speed above @max_kmh. No window functions: each
 -- user's logins are collected in time order into an array and paired with
--- their predecessor by index.
+-- their predecessor by index. The distance is the haversine formula written
+-- out (mean Earth radius 6371.0088 km): greatCircleDistance changed its
+-- formula between 18.16 and current servers, so it gives other numbers.
 -- param: tenant String
 -- param: since DateTime
 -- param: until DateTime
@@ -31,6 +33,9 @@ FROM
 ARRAY JOIN arrayEnumerate(logins) AS i
 WHERE i > 1
   AND ((logins[i - 1] AS prev).1) <= ((logins[i] AS cur).1)
-  AND (greatCircleDistance(prev.3, prev.2, cur.3, cur.2) / 1000 AS km) >= @min_km
+  AND (2 * 6371.0088 * asin(sqrt(
+        pow(sin((cur.2 - prev.2) * pi() / 360), 2)
+        + cos(prev.2 * pi() / 180) * cos(cur.2 * pi() / 180) * pow(sin((cur.3 - prev.3) * pi() / 360), 2)
+      )) AS km) >= @min_km
   AND (km / greatest((cur.1 - prev.1) / 3600, 1 / 3600) AS speed_kmh) > @max_kmh
 ORDER BY window_start, entity_id

@@ -2,7 +2,9 @@
 -- Finds metric series (host, name) whose mean in a @bucket_s-second bucket is
 -- at least @min_z robust sigmas (1.4826 × MAD) below the series' median over the
 -- @lookback_s seconds before @since. The baseline ignores the daily rhythm:
--- keep @lookback_s short (an hour) where the rhythm is strong.
+-- keep @lookback_s short (an hour) where the rhythm is strong. Joins are ALL
+-- on aliased subqueries: the right sides hold one row per key, and ANY means
+-- something else on servers after 18.16 (one row per key on both sides).
 -- param: tenant String
 -- param: since DateTime
 -- param: until DateTime
@@ -24,20 +26,20 @@ FROM
     FROM telemetry_metrics
     WHERE tenant = @tenant AND event_time >= @since AND event_time < @until
     GROUP BY host, name, intDiv(toUInt32(event_time), @bucket_s) AS bucket
-)
-ANY INNER JOIN
+) AS recent
+ALL INNER JOIN
 (
     SELECT host, name, any(m) AS med, quantileExact(0.5)(abs(value - m)) AS mad
     FROM telemetry_metrics
-    ANY INNER JOIN
+    ALL INNER JOIN
     (
         SELECT host, name, quantileExact(0.5)(value) AS m
         FROM telemetry_metrics
         WHERE tenant = @tenant AND event_time >= @since - @lookback_s AND event_time < @since
         GROUP BY host, name
-    ) USING (host, name)
+    ) AS ref USING (host, name)
     WHERE tenant = @tenant AND event_time >= @since - @lookback_s AND event_time < @since
     GROUP BY host, name
-) USING (host, name)
+) AS base USING (host, name)
 WHERE ((cur - med) / greatest(greatest(1.4826 * mad, 0.001 * abs(med)), 1e-9) AS z) IS NOT NULL AND z <= -@min_z
 ORDER BY window_start, entity_id

@@ -31,8 +31,8 @@ FROM
     WHERE tenant = @tenant AND event_time >= @since AND event_time < @until
       AND status IN ('succeeded', 'failed', 'timed_out')
     GROUP BY task_type, queue, intDiv(toUInt32(event_time), @bucket_s) AS bucket
-)
-ANY LEFT JOIN
+) AS recent
+ALL LEFT JOIN
 (
     SELECT task_type, queue,
            countIf(status IN ('failed', 'timed_out')) / count() AS base_rate
@@ -40,6 +40,6 @@ ANY LEFT JOIN
     WHERE tenant = @tenant AND event_time >= @since - @lookback_s AND event_time < @since
       AND status IN ('succeeded', 'failed', 'timed_out')
     GROUP BY task_type, queue
-) USING (task_type, queue)
+) AS base USING (task_type, queue)
 WHERE finished >= @min_events AND rate >= @min_rate AND rate >= @factor * base_rate
 ORDER BY window_start, entity_id

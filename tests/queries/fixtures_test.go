@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +20,7 @@ func at(d time.Duration) time.Time { return T.Add(d) }
 
 // fx collects fixture rows per table and inserts them with one batch each.
 type fx struct {
-	auth, tasks, metrics, logs, beats [][]any
+	auth, tasks, metrics, logs, beats, anomalies [][]any
 }
 
 func (f *fx) login(typ, user, ip, country string, lat, lon float64, t time.Time) {
@@ -49,18 +51,30 @@ func (f *fx) beat(host string, t time.Time) {
 	f.beats = append(f.beats, []any{uuid.New(), "acme", host, "agent", uint32(5000), t, t})
 }
 
-func (f *fx) insert(ctx context.Context, t *testing.T, conn driver.Conn) {
-	t.Helper()
-	for _, b := range []struct {
-		sql  string
-		rows [][]any
-	}{
+func (f *fx) anomaly(id uuid.UUID, tenant, kind, entityType, entityID string, score float64, t, ingested time.Time) {
+	f.anomalies = append(f.anomalies, []any{id, tenant, kind, "telemetry", entityType, entityID, score, "warning", t, t.Add(time.Minute), "test", "1", t, ingested})
+}
+
+// batches pairs each table's INSERT with its rows.
+func (f *fx) batches() []batch {
+	return []batch{
 		{"INSERT INTO auth_events (event_id, event_type, tenant, user_id, source_ip, country, latitude, longitude, resource, event_time, ingest_time) VALUES", f.auth},
 		{"INSERT INTO task_events (event_id, tenant, task_id, task_type, queue, attempt, status, duration_ms, event_time, ingest_time) VALUES", f.tasks},
 		{"INSERT INTO telemetry_metrics (event_id, tenant, host, service, name, value, event_time, ingest_time) VALUES", f.metrics},
 		{"INSERT INTO telemetry_logs (event_id, tenant, host, service, severity, body, event_time, ingest_time) VALUES", f.logs},
 		{"INSERT INTO telemetry_heartbeats (event_id, tenant, host, service, interval_ms, event_time, ingest_time) VALUES", f.beats},
-	} {
+		{"INSERT INTO anomalies (event_id, tenant, kind, family, entity_type, entity_id, score, severity, window_start, window_end, detector, detector_version, event_time, ingest_time) VALUES", f.anomalies},
+	}
+}
+
+type batch struct {
+	sql  string
+	rows [][]any
+}
+
+func (f *fx) insert(ctx context.Context, t *testing.T, conn driver.Conn) {
+	t.Helper()
+	for _, b := range f.batches() {
 		if len(b.rows) == 0 {
 			continue
 		}
@@ -77,6 +91,66 @@ func (f *fx) insert(ctx context.Context, t *testing.T, conn driver.Conn) {
 			t.Fatalf("send: %v", err)
 		}
 	}
+}
+
+// literalInserts renders the same rows as INSERT … VALUES statements, for
+// an engine reached without the native protocol (chDB).
+func (f *fx) literalInserts(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, b := range f.batches() {
+		if len(b.rows) == 0 {
+			continue
+		}
+		var sb strings.Builder
+		sb.WriteString(b.sql)
+		for i, r := range b.rows {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString(" (")
+			for j, v := range r {
+				if j > 0 {
+					sb.WriteString(", ")
+				}
+				lit, err := sqlLiteral(v)
+				if err != nil {
+					t.Fatalf("%s row %d column %d: %v", b.sql[:30], i, j, err)
+				}
+				sb.WriteString(lit)
+			}
+			sb.WriteByte(')')
+		}
+		out = append(out, sb.String())
+	}
+	return out
+}
+
+func sqlLiteral(v any) (string, error) {
+	quote := func(s string) string {
+		return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+	}
+	switch x := v.(type) {
+	case string:
+		return quote(x), nil
+	case uuid.UUID:
+		return quote(x.String()), nil
+	case time.Time:
+		if x.Nanosecond() != 0 {
+			return "", fmt.Errorf("time %s: DateTime columns hold whole seconds", x)
+		}
+		return quote(x.UTC().Format(time.DateTime)), nil
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64), nil
+	case *float64:
+		if x == nil {
+			return "NULL", nil
+		}
+		return strconv.FormatFloat(*x, 'g', -1, 64), nil
+	case uint16, uint32:
+		return fmt.Sprint(x), nil
+	}
+	return "", fmt.Errorf("no literal for %T", v)
 }
 
 func sec(n int) time.Duration { return time.Duration(n) * time.Second }
@@ -207,4 +281,15 @@ func telemetryFixture(f *fx) {
 	for i := range 100 {
 		f.log("h2", "info", at(sec(600+i)))
 	}
+}
+
+func anomalyFixture(f *fx) {
+	spike := uuid.New()
+	// The same event stored twice (a redelivery): FINAL must show it once.
+	f.anomaly(spike, "acme", "metric_spike", "series", "h1/cpu", 0.7, at(sec(1200)), at(sec(1201)))
+	f.anomaly(spike, "acme", "metric_spike", "series", "h1/cpu", 0.7, at(sec(1200)), at(sec(1260)))
+	f.anomaly(uuid.New(), "acme", "brute_force", "user", "victim", 0.9, at(sec(90)), at(sec(91)))
+	// Outside the hour, and another tenant's: not listed.
+	f.anomaly(uuid.New(), "acme", "metric_drop", "series", "h2/cpu", 0.8, at(-sec(60)), at(-sec(59)))
+	f.anomaly(uuid.New(), "other", "metric_drop", "series", "h3/cpu", 0.8, at(sec(60)), at(sec(61)))
 }

@@ -19,14 +19,18 @@ import (
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
-func TestQueries(t *testing.T) {
-	env := testenv.Get(t)
-	tests := []struct {
-		query   string
-		fixture func(*fx)
-		params  map[string]string
-		want    []string // entity_type:entity_id
-	}{
+// queryCase is one library query, the fixture that holds its anomaly and
+// the entities it must find there.
+type queryCase struct {
+	query   string
+	fixture func(*fx)
+	params  map[string]string
+	want    []string // entity_type:entity_id
+}
+
+// queryCases covers every query of the library.
+func queryCases() []queryCase {
+	return []queryCase{
 		{"brute_force_user", authFixture, nil, []string{"user:u0", "user:u1", "user:victim"}},
 		{"brute_force_ip", authFixture, nil, []string{"ip:203.0.113.1"}},
 		{"credential_stuffing", authFixture, nil, []string{"ip:203.0.113.2"}},
@@ -42,7 +46,22 @@ func TestQueries(t *testing.T) {
 		{"metric_drop", telemetryFixture, nil, []string{"series:h2/cpu"}},
 		{"silent_host", telemetryFixture, nil, []string{"host:h2"}},
 		{"error_log_burst", telemetryFixture, nil, []string{"service:h1/api"}},
+		{"anomalies", anomalyFixture, nil, []string{"series:h1/cpu", "user:victim"}},
 	}
+}
+
+// values are the parameters a case's query is rendered with.
+func (c queryCase) values() map[string]string {
+	vals := map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339)}
+	for k, v := range c.params {
+		vals[k] = v
+	}
+	return vals
+}
+
+func TestQueries(t *testing.T) {
+	env := testenv.Get(t)
+	tests := queryCases()
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -55,11 +74,7 @@ func TestQueries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			vals := map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339)}
-			for k, v := range tt.params {
-				vals[k] = v
-			}
-			sql, err := q.Render(vals, time.Now())
+			sql, err := q.Render(tt.values(), time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +101,12 @@ func TestQueries(t *testing.T) {
 // newDB creates a fresh, migrated database and drops it at cleanup.
 func newDB(ctx context.Context, t *testing.T, addr string) driver.Conn {
 	t.Helper()
-	name := fmt.Sprintf("q_%s_%d", strings.ReplaceAll(t.Name()[len("TestQueries/"):], "-", "_"), time.Now().UnixNano())
+	name := fmt.Sprintf("q_%s_%d", strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, t.Name()), time.Now().UnixNano())
 	cfg := clickhouse.Config{Addr: addr, Database: name}
 	conn, err := clickhouse.Open(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
