@@ -94,6 +94,10 @@ bench-transport: up ## transport throughput: our Kafka/JetStream adapters vs wat
 bench: ## benchmarks with printed figures (detectors, tributary-detect on 20k points); transport: make bench-transport
 	$(GO) test -run='^$$' -bench=. -benchmem ./processors/...
 
+.PHONY: bench-storage
+bench-storage: $(CHDB)/installed ## what migration 013 (LowCardinality, codecs, skip index) changes on ClickHouse 26.x: bytes for 1M rows, library query times
+	$(GO) test -run='^$$' -bench=StorageSteps -benchtime=1x ./tests/queries
+
 .PHONY: eval
 eval: up ## scenario -> whole pipeline -> detectors and SQL scored against ground truth; table + out/eval.json
 	@mkdir -p $(OUT)
