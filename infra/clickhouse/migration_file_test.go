@@ -136,7 +136,7 @@ func TestEmbeddedMigrations(t *testing.T) {
 	}
 	want := []string{"001_auth_events", "002_telemetry_metrics", "003_dead_letters", "004_dead_letters_ttl",
 		"005_task_events", "006_telemetry_logs", "007_telemetry_heartbeats", "008_anomalies",
-		"009_auth_failures_1m", "010_task_outcomes_1m", "011_metrics_1m", "012_insert_dedup_window", "013_modern_storage"}
+		"009_auth_failures_1m", "010_task_outcomes_1m", "011_metrics_1m", "012_insert_dedup_window", "013_modern_storage", "014_rollup_dedup_window"}
 	if !slices.Equal(ids, want) {
 		t.Fatalf("migrations = %v, want %v", ids, want)
 	}
