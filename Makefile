@@ -94,6 +94,11 @@ bench-transport: up ## transport throughput: our Kafka/JetStream adapters vs wat
 bench: ## benchmarks with printed figures (detectors, tributary-detect on 20k points); transport: make bench-transport
 	$(GO) test -run='^$$' -bench=. -benchmem ./processors/...
 
+.PHONY: bench-ingest
+bench-ingest: ## tributary-ingest on a private stack: 158,420 Kafka metrics into ClickHouse; rows/s, CPU per record (ingest and ClickHouse), RSS; CPU profile in out/ingest.cpu.pprof
+	@mkdir -p $(OUT)
+	BENCH_OUT=$(CURDIR)/$(OUT) $(GO) test -run='^$$' -bench=IngestKafkaMetrics -benchtime=1x -timeout 20m ./tests/bench/ingest
+
 .PHONY: bench-storage
 bench-storage: $(CHDB)/installed ## what migration 013 (LowCardinality, codecs, skip index) changes on ClickHouse 26.x: bytes for 1M rows, library query times
 	$(GO) test -run='^$$' -bench=StorageSteps -benchtime=1x ./tests/queries

@@ -1,0 +1,286 @@
+// Package ingest measures tributary-ingest the way a user would: the real
+// binary on a private stack, a backlog of telemetry metrics on Kafka, a
+// fresh group and database, timed from launch until the table holds them
+// all. make bench-ingest runs it; it prints rows/s, CPU per record of the
+// ingest and of ClickHouse, peak RSS, and writes a CPU profile of the
+// ingest to out/ingest.cpu.pprof.
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/tributary-io/tributary/infra/poll"
+	"github.com/tributary-io/tributary/producers/publish"
+	"github.com/tributary-io/tributary/schemas"
+	"github.com/tributary-io/tributary/tests/testenv"
+)
+
+// Records is the backlog size the ingest issue measured against.
+const records = 158_420
+
+func BenchmarkIngestKafkaMetrics(b *testing.B) {
+	env := testenv.Private(b)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	publishMetrics(ctx, b, env, records)
+	bin := buildIngest(b)
+	extra := strings.Fields(os.Getenv("INGEST_FLAGS"))
+	for b.Loop() {
+		db := fmt.Sprintf("bench_%d", time.Now().UnixNano())
+		r := runIngest(ctx, b, env, bin, db, extra)
+		b.ReportMetric(r.rowsPerSec, "rows/s")
+		b.ReportMetric(r.ingestCPU.Seconds()*1e6/records, "ingest-µs/record")
+		b.ReportMetric(r.chCPU.Seconds()*1e6/records, "clickhouse-µs/row")
+		b.ReportMetric(float64(r.peakRSS)/(1<<20), "peak-MiB")
+		fmt.Printf("\ningest %s: %d records in %.2fs = %.0f rows/s; ingest CPU %.2fs (%.1f µs/record); ClickHouse CPU %.2fs (%.1f µs/row); peak RSS %d MiB\n",
+			strings.Join(extra, " "), records, r.wall.Seconds(), r.rowsPerSec, r.ingestCPU.Seconds(), r.ingestCPU.Seconds()*1e6/records,
+			r.chCPU.Seconds(), r.chCPU.Seconds()*1e6/records, r.peakRSS>>20)
+	}
+}
+
+type result struct {
+	wall, ingestCPU, chCPU time.Duration
+	rowsPerSec             float64
+	peakRSS                int64
+}
+
+func publishMetrics(ctx context.Context, b *testing.B, env *testenv.Env, n int) {
+	conn, err := publish.Dial(ctx, publish.DialConfig{
+		Config:  publish.Config{Source: "//tributary/bench"},
+		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Provision: true,
+	})
+	if err != nil {
+		b.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	var acked, failed atomic.Int64
+	async, err := conn.NewAsync(publish.AsyncConfig{Workers: 8, MaxBatch: 1024, OnResult: func(r publish.Result) {
+		if r.Err != nil {
+			failed.Add(1)
+			return
+		}
+		acked.Add(1)
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for i := range n {
+		p := schemas.MetricSample{
+			TelemetrySource: schemas.TelemetrySource{Host: fmt.Sprintf("host-%02d", i%40), Service: "api"},
+			Name:            []string{"cpu.usage", "mem.used", "net.rx", "disk.io"}[i%4],
+			Value:           float64(i%1000) / 10,
+			Labels:          map[string]string{"zone": "a"},
+		}
+		e, err := schemas.NewEvent("//tributary/bench", "acme", p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		async.Publish(ctx, e)
+	}
+	async.Close()
+	if acked.Load() != int64(n) {
+		b.Fatalf("published %d of %d (%d failed)", acked.Load(), n, failed.Load())
+	}
+	b.Logf("published %d metrics to Kafka in %s", n, time.Since(start).Round(time.Millisecond))
+}
+
+func buildIngest(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "tributary-ingest")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/tributary-io/tributary/consumers/cmd/tributary-ingest").CombinedOutput()
+	if err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db string, extra []string) result {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	args := append([]string{"-nats", env.NATSURL, "-kafka", strings.Join(env.KafkaBrokers, ","), "-clickhouse", env.ClickHouseAddr,
+		"-database", db, "-group", db, "-http", addr, "-stats-interval", "-1s"}, extra...)
+	logPath := filepath.Join(b.TempDir(), "ingest.log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lf.Close()
+	chPID := clickhousePID(b, env.ClickHouseAddr)
+	chStart := cpuOf(chPID)
+
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+
+	// Profile the busy part of the run: from the first rows landed.
+	flowing := make(chan struct{})
+	profDone := make(chan struct{})
+	go func() {
+		defer close(profDone)
+		select {
+		case <-flowing:
+		case <-ctx.Done():
+			return
+		}
+		resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=" + strconv.Itoa(profileSeconds()))
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		_ = os.MkdirAll(outDir(), 0o755)
+		f, err := os.Create(filepath.Join(outDir(), "ingest.cpu.pprof"))
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(f, resp.Body)
+	}()
+
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	var peak int64
+	err = poll.Until(ctx, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
+		peak = max(peak, rssOf(cmd.Process.Pid))
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.telemetry_metrics").Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 && flowing != nil {
+			close(flowing)
+			flowing = nil
+		}
+		if n < records {
+			return false, fmt.Errorf("%d of %d rows", n, records)
+		}
+		return true, nil
+	})
+	wall := time.Since(start)
+	if err != nil {
+		log, _ := os.ReadFile(logPath)
+		b.Fatalf("ingest did not land the backlog: %v\n%s", err, tail(string(log), 3000))
+	}
+	ingestCPU := cpuOf(cmd.Process.Pid)
+	chCPU := cpuOf(chPID) - chStart
+	<-profDone // the ingest idles from here: the profile holds the busy part
+	return result{wall: wall, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: records / wall.Seconds(), peakRSS: peak}
+}
+
+func profileSeconds() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_PROFILE_SECONDS")); err == nil && n > 0 {
+		return n
+	}
+	return 8
+}
+
+func outDir() string {
+	if d := os.Getenv("BENCH_OUT"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "..", "out")
+}
+
+// clickhousePID finds the server listening on addr's port, from /proc.
+func clickhousePID(b *testing.B, addr string) int {
+	_, port, _ := net.SplitHostPort(addr)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if strings.Contains(string(cmdline), "clickhouse") {
+			cfg := strings.ReplaceAll(string(cmdline), "\x00", " ")
+			if strings.Contains(cfg, "--config") || strings.Contains(cfg, "-C") {
+				if owns(pid, port) {
+					return pid
+				}
+			}
+		}
+	}
+	b.Fatalf("no ClickHouse process listens on %s", addr)
+	return 0
+}
+
+// owns reports whether pid has a listening socket on port.
+func owns(pid int, port string) bool {
+	p, _ := strconv.Atoi(port)
+	hexPort := fmt.Sprintf(":%04X", p)
+	inodes := map[string]bool{}
+	for _, f := range []string{"tcp", "tcp6"} {
+		data, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "net", f))
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			fs := strings.Fields(line)
+			if len(fs) > 9 && strings.HasSuffix(fs[1], hexPort) && fs[3] == "0A" {
+				inodes[fs[9]] = true
+			}
+		}
+	}
+	fds, _ := os.ReadDir(filepath.Join("/proc", strconv.Itoa(pid), "fd"))
+	for _, fd := range fds {
+		link, _ := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "fd", fd.Name()))
+		if strings.HasPrefix(link, "socket:[") && inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] {
+			return true
+		}
+	}
+	return false
+}
+
+// cpuOf is a process's user+system CPU time so far.
+func cpuOf(pid int) time.Duration {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	fs := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseInt(fs[11], 10, 64)
+	st, _ := strconv.ParseInt(fs[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
+}
+
+func rssOf(pid int) int64 {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
