@@ -61,7 +61,7 @@ type pendingRow struct {
 	span     trace.SpanContext // of the Write's context, for the insert span's links
 	enqueued time.Time
 	result   chan error // capacity 1, written once
-	resolved bool       // touched only by the flusher goroutine
+	resolved bool       // touched only by the one insert that holds the row
 }
 
 // NewBatchWriter checks cfg and builds a writer; it does no I/O. The flusher
@@ -190,11 +190,16 @@ func (w *BatchWriter) wake() {
 	}
 }
 
-// run is the single flusher: one insert at a time, so while it sends, the
-// next batch fills. It exits once closing and the queue is empty, or when
-// runCtx ends (after failing what is left).
+// run is the flusher: it cuts batches — on size first, on age second — and
+// keeps up to MaxInserts of them in flight, so the next batch fills while
+// earlier ones are sent and one slow insert does not hold every partition's
+// acks. It exits once closing, the queue is empty and the inserts are done,
+// or when runCtx ends (after failing what is left).
 func (w *BatchWriter) run() {
+	var inserts sync.WaitGroup
 	defer close(w.done)
+	defer inserts.Wait()
+	busy := make(chan struct{}, w.cfg.MaxInserts) // one token per insert in flight
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
@@ -216,12 +221,20 @@ func (w *BatchWriter) run() {
 		if n > 0 {
 			wait = w.cfg.FlushInterval - time.Since(w.queue[0].enqueued)
 		}
-		if n >= w.cfg.MaxRows || (n > 0 && (closing || wait <= 0)) {
+		due := n >= w.cfg.MaxRows || (n > 0 && (closing || wait <= 0))
+		if due && len(busy) < cap(busy) {
 			k := min(n, w.cfg.MaxRows)
 			batch := w.queue[:k:k]
 			w.queue = slices.Clone(w.queue[k:])
 			w.mu.Unlock()
-			w.deliver(batch)
+			busy <- struct{}{}
+			inserts.Go(func() {
+				defer func() {
+					<-busy
+					w.wake()
+				}()
+				w.deliver(batch)
+			})
 			continue
 		}
 		w.mu.Unlock()
@@ -229,10 +242,11 @@ func (w *BatchWriter) run() {
 			return
 		}
 		var tick <-chan time.Time
-		if n > 0 {
+		if n > 0 && !due {
 			timer.Reset(wait)
 			tick = timer.C
 		}
+		// Due but every insert slot busy: a finishing insert wakes us.
 		select {
 		case <-w.kick:
 		case <-tick:

@@ -17,6 +17,7 @@ type BatchConfig struct {
 	MaxRows        int           // flush when this many rows wait; default 5000
 	FlushInterval  time.Duration // flush when the oldest waiting row is this old; default 200ms
 	MaxPendingRows int           // rows buffered or in flight before Write blocks; default 50_000
+	MaxInserts     int           // inserts in flight at once, each of up to MaxRows; default 4
 	RetryMin       time.Duration // first backoff after a transient failure; default 100ms
 	RetryMax       time.Duration // backoff cap; default 10s
 	AttemptTimeout time.Duration // bounds one prepare+append+send; default 30s
@@ -45,6 +46,9 @@ func (c BatchConfig) withDefaults() BatchConfig {
 	if c.MaxRows == 0 {
 		c.MaxRows = 5000
 	}
+	if c.MaxInserts == 0 {
+		c.MaxInserts = 4
+	}
 	if c.MaxPendingRows == 0 {
 		c.MaxPendingRows = max(50_000, c.MaxRows)
 	}
@@ -72,6 +76,9 @@ func (c BatchConfig) Validate() error {
 	}
 	if c.MaxRows <= 0 {
 		errs = append(errs, fmt.Errorf("MaxRows: must be positive, got %d", c.MaxRows))
+	}
+	if c.MaxInserts < 1 {
+		errs = append(errs, fmt.Errorf("MaxInserts: must be positive, got %d", c.MaxInserts))
 	}
 	if c.MaxPendingRows < c.MaxRows {
 		errs = append(errs, fmt.Errorf("MaxPendingRows: must be >= MaxRows (%d), got %d", c.MaxRows, c.MaxPendingRows))

@@ -11,7 +11,7 @@ import (
 )
 
 // fakeConn stands in for driver.Conn at the preparer seam. Its hooks run
-// under its mutex, one attempt at a time (the writer has one flusher).
+// under its mutex; sends may overlap (the writer keeps several in flight).
 type fakeConn struct {
 	mu       sync.Mutex
 	prepares int
@@ -23,6 +23,8 @@ type fakeConn struct {
 	sendGate chan struct{}
 	inserted [][]any
 	batches  []int // size of each successful Send
+	sending  int   // Sends in progress
+	peak     int   // most Sends in progress at once
 }
 
 func (f *fakeConn) PrepareBatch(ctx context.Context, query string, _ ...driver.PrepareBatchOption) (driver.Batch, error) {
@@ -73,6 +75,15 @@ func (b *fakeBatch) Close() error { b.sent = true; return nil }
 
 func (b *fakeBatch) Send() error {
 	b.sent = true
+	b.conn.mu.Lock()
+	b.conn.sending++
+	b.conn.peak = max(b.conn.peak, b.conn.sending)
+	b.conn.mu.Unlock()
+	defer func() {
+		b.conn.mu.Lock()
+		b.conn.sending--
+		b.conn.mu.Unlock()
+	}()
 	if g := b.conn.sendGate; g != nil {
 		select {
 		case <-g:

@@ -89,6 +89,36 @@ func TestBatchWriterFlushesBySize(t *testing.T) {
 	}
 }
 
+// A slow insert must not hold every row behind it: up to MaxInserts
+// batches are sent at once, and no more.
+func TestBatchWriterKeepsInsertsInFlight(t *testing.T) {
+	gate := make(chan struct{})
+	conn := &fakeConn{sendGate: gate}
+	w := newTestWriter(t, conn, BatchConfig{MaxRows: 10, MaxInserts: 3, FlushInterval: time.Hour})
+	done := make(chan []error, 1)
+	go func() { done <- writeAll(t.Context(), w, ids(50)) }()
+	poll.Eventually(t, 5*time.Second, time.Millisecond, func() error {
+		conn.mu.Lock()
+		defer conn.mu.Unlock()
+		if conn.sending != 3 {
+			return fmt.Errorf("%d inserts in flight, want 3", conn.sending)
+		}
+		return nil
+	})
+	close(gate)
+	for i, err := range <-done {
+		if err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+	}
+	if conn.peak != 3 {
+		t.Fatalf("at most %d inserts were in flight at once, want 3", conn.peak)
+	}
+	if got := len(conn.rows()); got != 50 {
+		t.Fatalf("%d rows inserted, want 50", got)
+	}
+}
+
 func TestBatchWriterFlushesByTime(t *testing.T) {
 	conn := &fakeConn{}
 	w := newTestWriter(t, conn, BatchConfig{MaxRows: 1000, FlushInterval: 30 * time.Millisecond})
