@@ -23,9 +23,19 @@ import (
 
 const usage = `usage: tributary-detect [flags] [file.csv | -]
 
-Reads timestamp,value lines (header optional; RFC 3339 or
-"2006-01-02 15:04:05" timestamps, in time order) and writes
+Reads CSV with a time and a value column — a header is optional and, when
+present, its names pick the columns (timestamp/time/ts/event_time and
+value); quoted fields as ClickHouse writes them; times in RFC 3339,
+"YYYY-MM-DD hh:mm:ss" (UTC) or Unix seconds or milliseconds — and writes
 timestamp,value,anomaly_score in one streaming pass, without look-ahead.
+Rows with NaN or infinite values, or whose time is not after the row
+before, are reported with their line numbers and skipped (-strict: an
+error), so they never reach the scorer's state.
+
+Export from ClickHouse, for example:
+  clickhouse-client -q "SELECT event_time, value FROM telemetry_metrics
+    WHERE host = 'h1' AND name = 'cpu.usage' ORDER BY event_time
+    FORMAT CSVWithNames" > cpu.csv
 
 What the score means
   anomaly_score is in [0, 1]: -log10(p)/10, where p is how improbable the
@@ -72,6 +82,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Warmup, "warmup", def.Warmup, "points a forecaster learns before it scores")
 	fs.Float64Var(&cfg.HalfLife, "halflife", def.HalfLife, "points after which a past deviation weighs half in the series' history")
 	fs.Float64Var(&cfg.Range, "range", def.Range, "a value beyond the range seen so far by this share of it scores at least 0.5")
+	strict := fs.Bool("strict", false, "a NaN or infinite value, or a time not after the row before, is an error instead of a skipped row")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -105,7 +116,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	w := bufio.NewWriterSize(stdout, 64<<10)
-	err = score(ctx, &cfg, in, w)
+	err = score(ctx, &cfg, input{Strict: *strict, Warn: stderr, MaxWarnings: 20}, in, w)
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/tributary-io/tributary/schemas"
 )
 
-func csv(n int, header bool, layout string, spikeAt int) string {
+func makeCSV(n int, header bool, layout string, spikeAt int) string {
 	var b strings.Builder
 	if header {
 		b.WriteString("timestamp,value\n")
@@ -35,25 +35,74 @@ func csv(n int, header bool, layout string, spikeAt int) string {
 	return b.String()
 }
 
+// withSpike returns a clean series of n points with a spike at spikeAt,
+// as CSV lines "time,value" in layout, after header (may be empty); rows
+// maps a point's index to a replacement line (a NaN, a bad time).
+func withSpike(n, spikeAt int, header string, layout func(time.Time) string, rows map[int]string) string {
+	var b strings.Builder
+	b.WriteString(header)
+	rng := rand.New(rand.NewPCG(1, 1))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range n {
+		v := 100 + 10*math.Sin(float64(i)/50) + rng.NormFloat64()
+		if i == spikeAt {
+			v *= 3
+		}
+		if r, ok := rows[i]; ok {
+			b.WriteString(r + "\n")
+			continue
+		}
+		fmt.Fprintf(&b, "%s,%.3f\n", layout(t0.Add(time.Duration(i)*time.Minute)), v)
+	}
+	return b.String()
+}
+
 func TestScore(t *testing.T) {
+	rfc := func(t time.Time) string { return t.Format(time.RFC3339) }
+	chQuoted := func(t time.Time) string { return `"` + t.Format(time.DateTime) + `"` }
+	unix := func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+	millis := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+	at := func(i int) time.Time {
+		return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
+	}
+	// host,value,time: the header's names, not the order, pick the columns.
+	var b strings.Builder
+	b.WriteString("host,value,time\n")
+	for _, l := range strings.Split(strings.TrimSpace(withSpike(600, 450, "", rfc, nil)), "\n") {
+		ts, v, _ := strings.Cut(l, ",")
+		fmt.Fprintf(&b, "h1,%s,%s\n", v, ts)
+	}
+	reordered := b.String()
 	tests := []struct {
-		name    string
-		in      string
-		wantErr string
-		rows    int
-		spikeAt int
+		name     string
+		in       string
+		strict   bool
+		wantErr  string
+		rows     int
+		spikeAt  int    // index among the output rows
+		wantWarn string // in the reports
 	}{
-		{"rfc3339 with header", csv(600, true, time.RFC3339, 400), "", 600, 400},
-		{"space layout, no header", csv(600, false, "2006-01-02 15:04:05", 450), "", 600, 450},
-		{"bad value", "2026-01-01T00:00:00Z,1\n2026-01-01T00:01:00Z,x\n", "line 2", 0, -1},
-		{"bad time after the first line", "2026-01-01T00:00:00Z,1\nyesterday,2\n", "line 2", 0, -1},
+		{"rfc3339 with header", makeCSV(600, true, time.RFC3339, 400), false, "", 600, 400, ""},
+		{"space layout, no header", makeCSV(600, false, "2006-01-02 15:04:05", 450), false, "", 600, 450, ""},
+		{"ClickHouse CSVWithNames, quoted times", withSpike(600, 450, "\"event_time\",\"value\"\n", chQuoted, nil), false, "", 600, 450, ""},
+		{"quoted times, no header: the first row is data", withSpike(600, 450, "", chQuoted, nil), false, "", 600, 450, ""},
+		{"Unix seconds", withSpike(600, 450, "", unix, nil), false, "", 600, 450, ""},
+		{"Unix milliseconds", withSpike(600, 450, "ts,value\n", millis, nil), false, "", 600, 450, ""},
+		{"header names pick the columns", reordered, false, "", 600, 450, ""},
+		{"NaN before a spike is skipped, the spike still found", withSpike(600, 450, "", rfc, map[int]string{435: rfc(at(435)) + ",NaN"}), false, "", 599, 449, "line 436: value NaN: skipped"},
+		{"Inf skipped", withSpike(600, 450, "", rfc, map[int]string{300: rfc(at(300)) + ",+Inf"}), false, "", 599, 449, "line 301: value +Inf"},
+		{"time going back skipped", withSpike(600, 450, "", rfc, map[int]string{300: rfc(at(10)) + ",100"}), false, "", 599, 449, "line 301: time 2026-01-01T00:10:00Z is not after"},
+		{"strict: NaN is an error", withSpike(600, 450, "", rfc, map[int]string{435: rfc(at(435)) + ",NaN"}), true, "line 436: value NaN (-strict)", 0, -1, ""},
+		{"bad value", "2026-01-01T00:00:00Z,1\n2026-01-01T00:01:00Z,x\n", false, `line 2: value "x" is not a number`, 0, -1, ""},
+		{"bad time after the first line", "2026-01-01T00:00:00Z,1\nyesterday,2\n", false, `line 2: timestamp "yesterday"`, 0, -1, ""},
+		{"bad time on the first line is not a header", "yesterday,2\n2026-01-01T00:00:00Z,1\n", false, `line 1: timestamp "yesterday"`, 0, -1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var cfg series.Config
 			cfg.SetDefaults()
-			var out bytes.Buffer
-			err := score(context.Background(), &cfg, strings.NewReader(tt.in), &out)
+			var out, warn bytes.Buffer
+			err := score(context.Background(), &cfg, input{Strict: tt.strict, Warn: &warn, MaxWarnings: 20}, strings.NewReader(tt.in), &out)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -63,9 +112,12 @@ func TestScore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if !strings.Contains(warn.String(), tt.wantWarn) || (tt.wantWarn == "" && warn.Len() > 0) {
+				t.Fatalf("reports %q, want %q", warn.String(), tt.wantWarn)
+			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 			if lines[0] != "timestamp,value,anomaly_score" || len(lines)-1 != tt.rows {
-				t.Fatalf("header %q, %d rows", lines[0], len(lines)-1)
+				t.Fatalf("header %q, %d rows, want %d", lines[0], len(lines)-1, tt.rows)
 			}
 			for i, l := range lines[1:] {
 				f := strings.Split(l, ",")
@@ -110,13 +162,13 @@ func TestUsage(t *testing.T) {
 
 // BenchmarkRun20k is the speed target: 20,000 points well under a second.
 func BenchmarkRun20k(b *testing.B) {
-	in := csv(20000, true, time.RFC3339, 10000)
+	in := makeCSV(20000, true, time.RFC3339, 10000)
 	var cfg series.Config
 	cfg.SetDefaults()
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := score(context.Background(), &cfg, strings.NewReader(in), io.Discard); err != nil {
+		if err := score(context.Background(), &cfg, input{}, strings.NewReader(in), io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}
