@@ -3,6 +3,7 @@ package schemas
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -153,7 +154,7 @@ func (e Envelope) decodeData() (Payload, error) {
 	info, ok := Lookup(e.Type)
 	if !ok {
 		return nil, &FieldError{Scope: "envelope", Field: "type", Value: e.Type,
-			Reason: "has no registered payload", Kind: ErrUnknownType}
+			Reason: "has no registered payload; " + knownTypes(e.Type), Kind: ErrUnknownType}
 	}
 	if e.SchemaVersion != info.SchemaVersion {
 		return nil, &FieldError{Scope: "envelope", Field: "schemaversion", Value: e.SchemaVersion,
@@ -170,4 +171,20 @@ func (e Envelope) decodeData() (Payload, error) {
 			Reason: "does not decode: " + err.Error(), Kind: ErrMalformed}
 	}
 	return p, nil
+}
+
+// knownTypes lists the registered types a writer of t may have meant: its
+// family's when the family exists, else every one.
+func knownTypes(t string) string {
+	fam := FamilyOf(t)
+	var names []string
+	for _, info := range Types() {
+		if fam == FamilyUnknown || info.Family == fam {
+			names = append(names, info.Type)
+		}
+	}
+	if fam != FamilyUnknown {
+		return fmt.Sprintf("%s types are %s", fam, strings.Join(names, ", "))
+	}
+	return "known types are " + strings.Join(names, ", ")
 }

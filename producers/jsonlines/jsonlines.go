@@ -6,7 +6,9 @@ package jsonlines
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -42,38 +44,74 @@ func Process(ctx context.Context, name string, r io.Reader, maxLine int, pub Pub
 	if name != "" {
 		prefix = name + ": "
 	}
-	sc := bufio.NewScanner(r)
-	// A line may be as large as the largest event plus JSON overhead.
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
+	br := bufio.NewReaderSize(r, 64<<10)
+	for n := 1; ; n++ {
+		raw, tooLong, err := readLine(br, maxLine)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return st, fmt.Errorf("%sread line %d: %w", prefix, n, err)
 		}
-		if err := ctx.Err(); err != nil {
-			return st, err
-		}
-		st.Lines++
-		env, err := schemas.UnmarshalStructured([]byte(line))
-		if err == nil {
-			env, err = pub.Publish(ctx, env)
-		}
-		if err != nil {
+		eof := err != nil
+		if tooLong {
+			// That line alone fails; the lines after it are still sent.
+			st.Lines++
 			st.Failed++
-			// One line per input line: joined field errors go on one line.
-			msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-			if _, werr := fmt.Fprintf(out, "%sline %d: %s\n", prefix, n, msg); werr != nil {
+			if _, werr := fmt.Fprintf(out, "%sline %d: longer than %d bytes, the most an event of the allowed size takes: skipped\n", prefix, n, maxLine); werr != nil {
 				return st, werr
 			}
-			continue
+		} else if line := strings.TrimSpace(string(raw)); line != "" {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+			st.Lines++
+			if err := publishLine(ctx, pub, line, &st, func(msg string) error {
+				_, err := fmt.Fprintf(out, "%sline %d: %s\n", prefix, n, msg)
+				return err
+			}); err != nil {
+				return st, err
+			}
 		}
-		st.Accepted++
-		if _, err := fmt.Fprintf(out, "%sline %d: accepted %s\n", prefix, n, env.ID); err != nil {
-			return st, err
+		if eof {
+			break
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return st, fmt.Errorf("%sread: %w", prefix, err)
 	}
 	return st, nil
+}
+
+// publishLine publishes one line's event and reports the outcome through
+// report; only report's error is returned.
+func publishLine(ctx context.Context, pub Publisher, line string, st *Stats, report func(string) error) error {
+	env, err := schemas.UnmarshalStructured([]byte(line))
+	if err == nil {
+		env, err = pub.Publish(ctx, env)
+	}
+	if err != nil {
+		st.Failed++
+		// One line per input line: joined field errors go on one line.
+		return report(strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	st.Accepted++
+	return report("accepted " + env.ID)
+}
+
+// readLine returns the next line without its newline, holding at most max
+// bytes of it: a longer line is read to its end and dropped (tooLong), so
+// one oversize line costs bounded memory and ends nothing but itself.
+func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(line)+len(chunk) > max+1 { // +1: the newline
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err != nil:
+			return line, tooLong, err
+		}
+		return bytes.TrimSuffix(line, []byte{'\n'}), tooLong, nil
+	}
 }
