@@ -20,3 +20,17 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheckJSON is the strict pass alone, the part of Decode's cost
+// that checkJSON adds.
+func BenchmarkCheckJSON(b *testing.B) {
+	env := sampleEvent(TypeMetric)
+	info, _ := Lookup(env.Type)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(env.Data)))
+	for b.Loop() {
+		if fe := checkJSON(env.Data, info.fields); fe != nil {
+			b.Fatal(fe)
+		}
+	}
+}
