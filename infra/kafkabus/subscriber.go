@@ -103,8 +103,14 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		HeartbeatInterval: s.cfg.HeartbeatInterval,
 		SessionTimeout:    s.cfg.SessionTimeout,
 		RebalanceTimeout:  s.cfg.RebalanceTimeout,
+		// Partitions added to the topic are otherwise left unread until
+		// some other rebalance; watched, they join within seconds and
+		// start at their earliest record (resolveStart).
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: s.cfg.PartitionWatchInterval,
 		// Partitions with no commit are resolved by the partition consumer
-		// (see resolveStart); this value only fills the sentinel.
+		// (see resolveStart, always the earliest); this value only fills
+		// the sentinel.
 		StartOffset: kafka.FirstOffset,
 		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
 			s.logger.Warn(fmt.Sprintf(f, a...), "topic", topic, "component", "kafka-consumer-group")
