@@ -75,10 +75,13 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 }
 
 // Subscribe joins the consumer group for topic and returns the channel of
-// its messages. With StartFrom latest, a group that never consumed has
-// its start fixed (committed at the topic's end) before Subscribe returns,
-// so nothing published after it returns is skipped. The channel is closed once ctx is done or Close is called,
-// after in-flight messages were drained and offsets committed.
+// its messages. Every start position is fixed when it returns, so a
+// service may report ready then: with StartFrom latest, a group that never
+// consumed has the topic's end committed before Subscribe returns; any
+// other partition without a commit starts at its earliest retained record
+// whenever the group joins, which cannot skip what is published after
+// Subscribe returns. The channel is closed once ctx is done or Close is
+// called, after in-flight messages were drained and offsets committed.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	if topic == "" {
 		return nil, errors.New("kafka subscribe: empty topic")
