@@ -170,6 +170,10 @@ func (e Envelope) decodeData() (Payload, error) {
 		return nil, &FieldError{Scope: info.Short(), Field: field,
 			Reason: "does not decode: " + err.Error(), Kind: ErrMalformed}
 	}
+	if fe := checkJSON(e.Data, info.fields); fe != nil {
+		fe.Scope = info.Short()
+		return nil, fe
+	}
 	return p, nil
 }
 

@@ -23,6 +23,12 @@ type Limits struct {
 	MaxMapEntries int `json:"max_map_entries"`
 	// MaxListItems bounds lists such as related event ids and token scopes.
 	MaxListItems int `json:"max_list_items"`
+	// MaxHeaders bounds how many headers (message metadata entries) an
+	// event may carry, and MaxHeaderSize the bytes of one (name plus
+	// value). The envelope needs eleven short ones; without a bound a
+	// record could carry thousands, each copied into a map per message.
+	MaxHeaders    int `json:"max_headers"`
+	MaxHeaderSize int `json:"max_header_size"`
 	// MaxPast and MaxFuture define the accepted window for the event time
 	// around the "now" passed to Validate. MaxFuture tolerates clock skew
 	// between hosts; MaxPast rejects stale replays at ingestion.
@@ -38,6 +44,8 @@ func DefaultLimits() Limits {
 		MaxTextLen:    16 << 10,
 		MaxMapEntries: 64,
 		MaxListItems:  256,
+		MaxHeaders:    64,
+		MaxHeaderSize: 8 << 10,
 		MaxPast:       24 * time.Hour,
 		MaxFuture:     5 * time.Minute,
 	}
@@ -56,6 +64,8 @@ func (l Limits) Validate() error {
 	positive("max_text_len", l.MaxTextLen)
 	positive("max_map_entries", l.MaxMapEntries)
 	positive("max_list_items", l.MaxListItems)
+	positive("max_headers", l.MaxHeaders)
+	positive("max_header_size", l.MaxHeaderSize)
 	if l.MaxTextLen > 0 && l.MaxStringLen > l.MaxTextLen {
 		errs = append(errs, fmt.Errorf("limits: max_string_len (%d) must not exceed max_text_len (%d)", l.MaxStringLen, l.MaxTextLen))
 	}

@@ -13,7 +13,7 @@ func TestLimitsValidate(t *testing.T) {
 		errors []string // substrings; empty means valid
 	}{
 		{"defaults", func(*Limits) {}, nil},
-		{"zero value", func(l *Limits) { *l = Limits{} }, []string{"max_event_size", "max_string_len", "max_text_len", "max_map_entries", "max_list_items", "max_past"}},
+		{"zero value", func(l *Limits) { *l = Limits{} }, []string{"max_event_size", "max_string_len", "max_text_len", "max_map_entries", "max_list_items", "max_headers", "max_header_size", "max_past"}},
 		{"string longer than text", func(l *Limits) { l.MaxStringLen = l.MaxTextLen + 1 }, []string{"max_string_len (16385) must not exceed max_text_len"}},
 		{"text longer than event", func(l *Limits) { l.MaxTextLen = l.MaxEventSize + 1; l.MaxStringLen = 1 }, []string{"must not exceed max_event_size"}},
 		{"negative future", func(l *Limits) { l.MaxFuture = -time.Second }, []string{"max_future must not be negative"}},

@@ -1,7 +1,9 @@
 package schemas
 
 import (
+	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Metadata keys of CloudEvents binary content mode. Watermill metadata maps
@@ -76,4 +78,35 @@ func EnvelopeFromMetadata(md map[string]string, data []byte) (Envelope, error) {
 		env.Time = t.UTC()
 	}
 	return env, nil
+}
+
+// attributeHeaders are the headers that become envelope attributes.
+var attributeHeaders = map[string]bool{
+	MetaID: true, MetaSource: true, MetaType: true, MetaSpecVersion: true, MetaTime: true,
+	MetaSubject: true, MetaContentType: true, MetaTenant: true, MetaPartitionKey: true,
+	MetaSchemaVersion: true, MetaTraceParent: true,
+}
+
+// checkHeaders bounds the headers' count and size, and refuses an attribute
+// header that is not valid UTF-8: as a string it would reach tables and
+// subjects holding bytes no reader can display, or compare unequal to the
+// same text sent correctly. Other headers are not ours to read.
+func checkHeaders(md map[string]string, limits Limits) error {
+	if err := limits.Validate(); err != nil {
+		return fmt.Errorf("check headers: %w", err)
+	}
+	if len(md) > limits.MaxHeaders {
+		return &FieldError{Scope: "headers", Field: "headers", Reason: fmt.Sprintf(
+			"number %d, more than the limit of %d", len(md), limits.MaxHeaders), Kind: ErrTooLarge}
+	}
+	for k, v := range md {
+		if n := len(k) + len(v); n > limits.MaxHeaderSize {
+			return &FieldError{Scope: "headers", Field: k, Reason: fmt.Sprintf(
+				"is %d bytes, more than the limit of %d", n, limits.MaxHeaderSize), Kind: ErrTooLarge}
+		}
+		if attributeHeaders[k] && !utf8.ValidString(v) {
+			return &FieldError{Scope: "headers", Field: k, Reason: "is not valid UTF-8", Kind: ErrMalformed}
+		}
+	}
+	return nil
 }

@@ -35,6 +35,10 @@ func UnmarshalStructured(b []byte) (Envelope, error) {
 		}
 		return Envelope{}, fmt.Errorf("unmarshal structured event: %w: %w", ErrMalformed, err)
 	}
+	if fe := checkJSON(b, envelopeFields); fe != nil {
+		fe.Scope = "envelope"
+		return Envelope{}, fmt.Errorf("unmarshal structured event: %w", fe)
+	}
 	if in.DataBase64 != nil {
 		return Envelope{}, &FieldError{Scope: "envelope", Field: "data_base64",
 			Reason: "is not supported: data must be JSON", Kind: ErrInvalid}

@@ -23,8 +23,15 @@ func Validate(env Envelope, now time.Time, limits Limits) error {
 }
 
 // Decode is the consumer's one call: message metadata and body to a validated
-// envelope and its typed payload.
+// envelope and its typed payload. It is strict where encoding/json is
+// lenient: headers are bounded in number and size (Limits.MaxHeaders,
+// MaxHeaderSize), and invalid UTF-8, duplicate member names and member
+// names that match a field only ignoring case are refused (see checkJSON),
+// each with an error naming the header or field.
 func Decode(md map[string]string, body []byte, now time.Time, limits Limits) (Envelope, Payload, error) {
+	if err := checkHeaders(md, limits); err != nil {
+		return Envelope{}, nil, err
+	}
 	env, err := EnvelopeFromMetadata(md, body)
 	if err != nil {
 		return Envelope{}, nil, err

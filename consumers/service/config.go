@@ -64,9 +64,14 @@ type IngestConfig struct {
 
 	// StartFrom is where a group that has never consumed starts: "earliest"
 	// (default: everything the broker retains) or "latest" (only what is
-	// published after it joins; for tests on shared servers). A group
-	// that has committed or acked resumes where it left off either way.
+	// published after it joins; for tests on shared servers, and refused
+	// unless AllowLatest is set). A group that has committed or acked
+	// resumes where it left off either way.
 	StartFrom string
+	// AllowLatest opts in to StartFrom "latest". No flag or variable sets
+	// it: only test and demo harnesses, whose servers hold earlier runs'
+	// events, may skip what the brokers retain.
+	AllowLatest bool
 
 	// KafkaSessionTimeout and AckWait bound how long a crashed instance
 	// holds its partitions (Kafka) or its un-acked messages (JetStream)
@@ -153,8 +158,11 @@ func (c IngestConfig) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("ingest: ShutdownTimeout %s must be positive", c.ShutdownTimeout))
 	}
-	if c.StartFrom != "earliest" && c.StartFrom != "latest" {
+	switch {
+	case c.StartFrom != "earliest" && c.StartFrom != "latest":
 		errs = append(errs, fmt.Errorf("ingest: StartFrom %q is not earliest or latest", c.StartFrom))
+	case c.StartFrom == "latest" && !c.AllowLatest:
+		errs = append(errs, errors.New("ingest: StartFrom latest skips every retained event and is for tests only (AllowLatest is not set)"))
 	}
 	if c.KafkaSessionTimeout < time.Second || c.AckWait < time.Second {
 		errs = append(errs, fmt.Errorf("ingest: KafkaSessionTimeout %s and AckWait %s must be at least 1s", c.KafkaSessionTimeout, c.AckWait))

@@ -205,5 +205,5 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 func consume(cfg IngestConfig, s subscription) daemon.Consume {
 	return daemon.Consume{Name: cfg.Group + "-" + s.name, Transport: s.transport, Filter: s.topic,
 		InFlight: cfg.InFlight, Partitions: cfg.Provision.TopicPartitions, StartFrom: cfg.StartFrom,
-		AckWait: cfg.AckWait, SessionTimeout: cfg.KafkaSessionTimeout, MaxBytes: 1 << 20}
+		AllowLatest: cfg.AllowLatest, AckWait: cfg.AckWait, SessionTimeout: cfg.KafkaSessionTimeout, MaxBytes: 1 << 20}
 }

@@ -15,6 +15,11 @@ func TestIngestConfigValidate(t *testing.T) {
 	if err := ok.WithDefaults().Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
+	latest := ok
+	latest.StartFrom, latest.AllowLatest = "latest", true
+	if err := latest.WithDefaults().Validate(); err != nil {
+		t.Fatalf("latest with the opt-in: %v", err)
+	}
 	d := ok.WithDefaults()
 	if d.InFlight != 2*d.BatchRows || d.Router.CloseTimeout != d.ShutdownTimeout {
 		t.Errorf("defaults = in-flight %d for batch %d, close %s for shutdown %s", d.InFlight, d.BatchRows, d.Router.CloseTimeout, d.ShutdownTimeout)
@@ -23,8 +28,9 @@ func TestIngestConfigValidate(t *testing.T) {
 	bad := ok.WithDefaults()
 	bad.NATSURL, bad.BufferRows, bad.AckWait = "", 1, time.Millisecond
 	bad.Limits.MaxPast = 90 * 24 * time.Hour
+	bad.StartFrom = "latest" // without AllowLatest
 	err := bad.Validate()
-	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast"} {
+	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast", "StartFrom latest"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to name %s", err, want)
 		}

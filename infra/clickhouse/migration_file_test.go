@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/tributary-io/tributary/schemas"
 )
 
 func TestSplitStatements(t *testing.T) {
@@ -136,11 +138,49 @@ func TestEmbeddedMigrations(t *testing.T) {
 	}
 	want := []string{"001_auth_events", "002_telemetry_metrics", "003_dead_letters", "004_dead_letters_ttl",
 		"005_task_events", "006_telemetry_logs", "007_telemetry_heartbeats", "008_anomalies",
-		"009_auth_failures_1m", "010_task_outcomes_1m", "011_metrics_1m", "012_insert_dedup_window", "013_modern_storage", "014_rollup_dedup_window"}
+		"009_auth_failures_1m", "010_task_outcomes_1m", "011_metrics_1m", "012_insert_dedup_window", "013_modern_storage", "014_rollup_dedup_window", "015_event_tables_ttl"}
 	if !slices.Equal(ids, want) {
 		t.Fatalf("migrations = %v, want %v", ids, want)
 	}
 	if ttl := migs[3]; ttl.Requires == nil || ttl.Requires.String() != "20.1" {
 		t.Fatalf("004 must be gated at 20.1, got %+v", ttl.Requires)
+	}
+}
+
+// TestEventTablesExpire: every table events land in has a TTL, set by a
+// step gated on a server that has TTL (so it is skipped, not failed, on
+// 18.16). The tables used to keep every row forever.
+func TestEventTablesExpire(t *testing.T) {
+	migs, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ttl := map[string]string{} // table → the step that sets its TTL
+	for _, m := range migs {
+		for _, s := range m.Statements {
+			table, rest, ok := strings.Cut(strings.TrimPrefix(s, "ALTER TABLE "), " MODIFY TTL ")
+			if !ok || table == s {
+				continue
+			}
+			if m.Requires == nil || !m.Requires.AtLeast(Version{Major: 19, Minor: 6}) {
+				t.Errorf("%s: TTL on %s without a gate at >= 19.6 would fail on 18.16", m.ID(), table)
+			}
+			if !strings.Contains(rest, "INTERVAL") {
+				t.Errorf("%s: TTL on %s is not a time interval: %s", m.ID(), table, rest)
+			}
+			ttl[table] = m.ID()
+		}
+	}
+	tables := map[string]bool{}
+	for _, info := range schemas.Types() {
+		tables[info.Table] = true
+	}
+	if len(tables) < 6 {
+		t.Fatalf("only %d event tables registered: %v", len(tables), tables)
+	}
+	for table := range tables {
+		if ttl[table] == "" {
+			t.Errorf("event table %s has no TTL step", table)
+		}
 	}
 }

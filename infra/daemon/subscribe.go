@@ -28,6 +28,9 @@ type Consume struct {
 	InFlight   int
 	Partitions int    // the Kafka topic's partition count (default 1)
 	StartFrom  string // "earliest" or "latest", for a group that never consumed
+	// AllowLatest opts in to StartFrom "latest", which skips what the
+	// brokers retain; only test and demo harnesses set it.
+	AllowLatest bool
 	// AckWait (JetStream) and SessionTimeout (Kafka) bound how long a
 	// crashed instance holds its messages or partitions; 0: the adapter's.
 	AckWait, SessionTimeout time.Duration
@@ -38,6 +41,9 @@ type Consume struct {
 
 // Subscriber builds the Watermill subscriber of c.
 func Subscriber(js jetstream.JetStream, brokers []string, c Consume, log *slog.Logger) (message.Subscriber, error) {
+	if c.StartFrom == "latest" && !c.AllowLatest {
+		return nil, fmt.Errorf("consume %s: StartFrom latest skips every retained event and is for tests only (AllowLatest is not set)", c.Name)
+	}
 	switch c.Transport {
 	case schemas.TransportJetStream:
 		return natsbus.NewSubscriber(js, natsbus.SubscriberConfig{
@@ -51,6 +57,7 @@ func Subscriber(js jetstream.JetStream, brokers []string, c Consume, log *slog.L
 			// goroutine, so this is the memory bound.
 			MaxInFlightPerPartition: max(1, c.InFlight/max(c.Partitions, 1)),
 			StartFrom:               kafkabus.StartOffset(c.StartFrom),
+			AllowLatest:             c.AllowLatest,
 		}
 		if t := c.SessionTimeout; t > 0 {
 			// The drain must stay below the rebalance timeout (or the

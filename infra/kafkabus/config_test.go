@@ -43,7 +43,12 @@ func TestSubscriberConfigValidate(t *testing.T) {
 		wantErr []string
 	}{
 		{name: "defaults", mod: func(*SubscriberConfig) {}},
-		{name: "pipelined latest", mod: func(c *SubscriberConfig) { c.MaxInFlightPerPartition = 1000; c.StartFrom = StartLatest }},
+		{name: "pipelined latest, opted in", mod: func(c *SubscriberConfig) {
+			c.MaxInFlightPerPartition = 1000
+			c.StartFrom = StartLatest
+			c.AllowLatest = true
+		}},
+		{name: "latest without opt-in", mod: func(c *SubscriberConfig) { c.StartFrom = StartLatest }, wantErr: []string{"StartFrom", "AllowLatest"}},
 		{name: "no group", mod: func(c *SubscriberConfig) { c.GroupID = "" }, wantErr: []string{"GroupID"}},
 		{name: "bad start", mod: func(c *SubscriberConfig) { c.StartFrom = "middle" }, wantErr: []string{"StartFrom"}},
 		{name: "negative window", mod: func(c *SubscriberConfig) { c.MaxInFlightPerPartition = -1 }, wantErr: []string{"MaxInFlightPerPartition"}},

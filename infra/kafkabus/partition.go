@@ -144,14 +144,17 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 }
 
 // resetOutOfRange handles a committed offset that retention already
-// deleted: start over like a new group would (auto.offset.reset). Only
-// called before anything was delivered, so no in-flight state is lost.
+// deleted: restart at the earliest retained record, whatever StartFrom
+// says — the records after the deleted ones were never read, and "latest"
+// would skip them too. Only called before anything was delivered, so no
+// in-flight state is lost.
 func (pc *partitionConsumer) resetOutOfRange(ctx context.Context, reader *kafka.Reader) (int64, error) {
-	start, err := pc.resolveStart(ctx)
+	start, err := pc.earliest(ctx)
 	if err != nil {
 		return 0, err
 	}
-	pc.logger.Warn("kafka committed offset out of range, resetting", "start_from", pc.sub.cfg.StartFrom, "offset", start)
+	pc.logger.Warn("kafka committed offset out of range (deleted by retention); resetting to the earliest retained offset",
+		"committed", pc.assigned, "offset", start)
 	pc.mu.Lock()
 	pc.wm = newWatermark(start)
 	pc.mu.Unlock()
@@ -239,16 +242,27 @@ func (pc *partitionConsumer) send(genCtx context.Context, msg *message.Message) 
 	}
 }
 
-// resolveStart turns "no committed offset" into a concrete offset per
-// StartFrom. The periodic commit then persists it, so the group's position
-// is pinned even before the first ack.
+// resolveStart turns "no committed offset" into the earliest retained
+// offset. With StartFrom latest, Subscribe committed the end of every
+// partition the topic had, so a partition reaching here was added later
+// (or the pin lost a race with another member): its records were never
+// read, and starting at its end would skip them. The periodic commit then
+// persists the start, so the group's position is fixed before the first
+// ack.
 func (pc *partitionConsumer) resolveStart(ctx context.Context) (int64, error) {
-	req := kafka.FirstOffsetOf(pc.partition)
-	if pc.sub.cfg.StartFrom == StartLatest {
-		req = kafka.LastOffsetOf(pc.partition)
+	start, err := pc.earliest(ctx)
+	if err != nil {
+		return 0, err
 	}
+	pc.logger.Info("kafka group has no committed offset for the partition; starting at the earliest retained offset",
+		"offset", start, "start_from", pc.sub.cfg.StartFrom)
+	return start, nil
+}
+
+// earliest asks the partition's leader for its first retained offset.
+func (pc *partitionConsumer) earliest(ctx context.Context) (int64, error) {
 	resp, err := pc.sub.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{
-		Topics:         map[string][]kafka.OffsetRequest{pc.topic: {req}},
+		Topics:         map[string][]kafka.OffsetRequest{pc.topic: {kafka.FirstOffsetOf(pc.partition)}},
 		IsolationLevel: kafka.ReadCommitted,
 	})
 	if err != nil {
@@ -260,9 +274,6 @@ func (pc *partitionConsumer) resolveStart(ctx context.Context) (int64, error) {
 		}
 		if p.Error != nil {
 			return 0, fmt.Errorf("list offsets of %s/%d: %w", pc.topic, pc.partition, p.Error)
-		}
-		if pc.sub.cfg.StartFrom == StartLatest {
-			return p.LastOffset, nil
 		}
 		return p.FirstOffset, nil
 	}

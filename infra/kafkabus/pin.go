@@ -10,8 +10,8 @@ import (
 )
 
 // pinLatest fixes where a group that never consumed topic starts, before
-// it joins: each partition without a committed offset gets its current
-// end committed for the group. Without it "latest" was resolved per
+// it joins: when no partition has a committed offset, each gets its
+// current end committed for the group. Without it "latest" was resolved per
 // partition only once the group had joined — on a fresh broker after
 // kafka-go's first join backoff of seconds — so everything published
 // between Subscribe returning and that moment was skipped (a service
@@ -72,7 +72,10 @@ func (s *Subscriber) pinLatestOnce(ctx context.Context, topic string) error {
 			delete(open, p.Partition)
 		}
 	}
-	if len(open) == 0 {
+	if len(open) < len(parts) {
+		// The group has consumed the topic: a partition without a commit
+		// was added since, and its records were never read. It starts at
+		// the earliest (resolveStart), not at its end.
 		return nil
 	}
 	var reqs []kafka.OffsetRequest
@@ -85,11 +88,13 @@ func (s *Subscriber) pinLatestOnce(ctx context.Context, topic string) error {
 		return fmt.Errorf("end offsets of %s: %w", topic, err)
 	}
 	var commits []kafka.OffsetCommit
+	ats := map[int]int64{}
 	for _, p := range ends.Topics[topic] {
 		if p.Error != nil {
 			return fmt.Errorf("end offset of %s/%d: %w", topic, p.Partition, p.Error)
 		}
 		commits = append(commits, kafka.OffsetCommit{Partition: p.Partition, Offset: p.LastOffset})
+		ats[p.Partition] = p.LastOffset
 	}
 	resp, err := s.client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{GroupID: s.cfg.GroupID, GenerationID: -1,
 		Topics: map[string][]kafka.OffsetCommit{topic: commits}})
@@ -107,6 +112,7 @@ func (s *Subscriber) pinLatestOnce(ctx context.Context, topic string) error {
 			return nil
 		}
 	}
-	s.logger.Info("kafka group starts at the end", "topic", topic, "partitions", len(commits))
+	// Records before these offsets are skipped for good: say which.
+	s.logger.Info("kafka group had no committed offset; starting at the end (StartFrom latest)", "topic", topic, "offsets", ats)
 	return nil
 }

@@ -75,10 +75,13 @@ func NewSubscriber(cfg SubscriberConfig) (*Subscriber, error) {
 }
 
 // Subscribe joins the consumer group for topic and returns the channel of
-// its messages. With StartFrom latest, a group that never consumed has
-// its start fixed (committed at the topic's end) before Subscribe returns,
-// so nothing published after it returns is skipped. The channel is closed once ctx is done or Close is called,
-// after in-flight messages were drained and offsets committed.
+// its messages. Every start position is fixed when it returns, so a
+// service may report ready then: with StartFrom latest, a group that never
+// consumed has the topic's end committed before Subscribe returns; any
+// other partition without a commit starts at its earliest retained record
+// whenever the group joins, which cannot skip what is published after
+// Subscribe returns. The channel is closed once ctx is done or Close is
+// called, after in-flight messages were drained and offsets committed.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	if topic == "" {
 		return nil, errors.New("kafka subscribe: empty topic")
@@ -103,8 +106,14 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		HeartbeatInterval: s.cfg.HeartbeatInterval,
 		SessionTimeout:    s.cfg.SessionTimeout,
 		RebalanceTimeout:  s.cfg.RebalanceTimeout,
+		// Partitions added to the topic are otherwise left unread until
+		// some other rebalance; watched, they join within seconds and
+		// start at their earliest record (resolveStart).
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: s.cfg.PartitionWatchInterval,
 		// Partitions with no commit are resolved by the partition consumer
-		// (see resolveStart); this value only fills the sentinel.
+		// (see resolveStart, always the earliest); this value only fills
+		// the sentinel.
 		StartOffset: kafka.FirstOffset,
 		ErrorLogger: kafka.LoggerFunc(func(f string, a ...any) {
 			s.logger.Warn(fmt.Sprintf(f, a...), "topic", topic, "component", "kafka-consumer-group")

@@ -23,10 +23,19 @@ type SubscriberConfig struct {
 	// GroupID is the Kafka consumer group: instances with the same GroupID
 	// share the partitions of a topic. Required.
 	GroupID string
-	// StartFrom applies to partitions the group has never committed; default
-	// StartEarliest. The resolved position is committed at once, so a later
-	// rebalance never re-resolves "latest" past unconsumed messages.
+	// StartFrom is where a group that never consumed the topic starts;
+	// default StartEarliest. StartLatest is fixed (committed at the topic's
+	// end) inside Subscribe and needs AllowLatest. Whatever StartFrom says,
+	// a partition with no committed offset later on (one added to the
+	// topic after Subscribe) and a committed offset that retention deleted
+	// start at the earliest retained record: "latest" there would skip
+	// records nobody has read.
 	StartFrom StartOffset
+	// AllowLatest opts in to StartFrom latest. Only test and demo harnesses
+	// that share brokers with earlier runs set it: in production "latest"
+	// silently skips what the brokers retain, so Validate refuses it
+	// without this.
+	AllowLatest bool
 	// MaxInFlightPerPartition is how many messages of one partition may be
 	// out past the committed watermark: the oldest un-acked one and those
 	// after it, acked or not. It bounds what a rebalance redelivers. 1 (the
@@ -50,6 +59,9 @@ type SubscriberConfig struct {
 	HeartbeatInterval time.Duration // default 3s
 	SessionTimeout    time.Duration // default 30s
 	RebalanceTimeout  time.Duration // default 30s
+	// PartitionWatchInterval is how often the group leader looks for
+	// partitions added to the topic (default 5s).
+	PartitionWatchInterval time.Duration
 	// MaxWait bounds one fetch long-poll (default 500ms).
 	MaxWait time.Duration
 	// MaxBytes caps one fetch response (default 10 MiB).
@@ -85,6 +97,9 @@ func DefaultSubscriberConfig(cfg SubscriberConfig) SubscriberConfig {
 	if cfg.RebalanceTimeout == 0 {
 		cfg.RebalanceTimeout = 30 * time.Second
 	}
+	if cfg.PartitionWatchInterval == 0 {
+		cfg.PartitionWatchInterval = 5 * time.Second
+	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 500 * time.Millisecond
 	}
@@ -104,8 +119,11 @@ func (c SubscriberConfig) Validate() error {
 	if c.GroupID == "" {
 		errs = append(errs, errors.New("GroupID: required"))
 	}
-	if c.StartFrom != StartEarliest && c.StartFrom != StartLatest {
+	switch {
+	case c.StartFrom != StartEarliest && c.StartFrom != StartLatest:
 		errs = append(errs, fmt.Errorf("StartFrom: %q is not %q or %q", c.StartFrom, StartEarliest, StartLatest))
+	case c.StartFrom == StartLatest && !c.AllowLatest:
+		errs = append(errs, fmt.Errorf("StartFrom: %q skips every retained record and is for tests only (AllowLatest is not set)", StartLatest))
 	}
 	if c.MaxInFlightPerPartition < 1 {
 		errs = append(errs, fmt.Errorf("MaxInFlightPerPartition: must be at least 1, got %d", c.MaxInFlightPerPartition))
@@ -120,6 +138,7 @@ func (c SubscriberConfig) Validate() error {
 		{"SessionTimeout", c.SessionTimeout},
 		{"RebalanceTimeout", c.RebalanceTimeout},
 		{"MaxWait", c.MaxWait},
+		{"PartitionWatchInterval", c.PartitionWatchInterval},
 	}
 	for _, p := range positive {
 		if p.d <= 0 {

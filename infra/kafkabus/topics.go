@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -20,6 +21,27 @@ type TopicSpec struct {
 	Name              string
 	Partitions        int // at least 1
 	ReplicationFactor int // at least 1; not changed on existing topics
+	// Retention is the topic's retention.ms and RetentionBytes its
+	// retention.bytes (per partition), set when the topic is created
+	// (existing topics keep theirs); 0: the broker's default, -1:
+	// unlimited.
+	Retention      time.Duration
+	RetentionBytes int64
+}
+
+// configEntries are the topic-level settings of s.
+func (s TopicSpec) configEntries() []kafka.ConfigEntry {
+	var out []kafka.ConfigEntry
+	switch {
+	case s.Retention == -1:
+		out = append(out, kafka.ConfigEntry{ConfigName: "retention.ms", ConfigValue: "-1"})
+	case s.Retention > 0:
+		out = append(out, kafka.ConfigEntry{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(s.Retention.Milliseconds(), 10)})
+	}
+	if s.RetentionBytes != 0 {
+		out = append(out, kafka.ConfigEntry{ConfigName: "retention.bytes", ConfigValue: strconv.FormatInt(s.RetentionBytes, 10)})
+	}
+	return out
 }
 
 // AdminOption tunes EnsureTopics.
@@ -63,6 +85,12 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec, opts
 		if s.ReplicationFactor < 1 {
 			errs = append(errs, fmt.Errorf("specs[%d].ReplicationFactor: must be at least 1, got %d", i, s.ReplicationFactor))
 		}
+		if s.Retention < -1 || (s.Retention > 0 && s.Retention < time.Millisecond) {
+			errs = append(errs, fmt.Errorf("specs[%d].Retention: must be -1 (unlimited), 0 (broker default) or at least 1ms, got %s", i, s.Retention))
+		}
+		if s.RetentionBytes < -1 {
+			errs = append(errs, fmt.Errorf("specs[%d].RetentionBytes: must be -1 (unlimited), 0 (broker default) or positive, got %d", i, s.RetentionBytes))
+		}
 		names = append(names, s.Name)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -84,7 +112,8 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec, opts
 		have, ok := existing[s.Name]
 		switch {
 		case !ok:
-			create = append(create, kafka.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor})
+			create = append(create, kafka.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor,
+				ConfigEntries: s.configEntries()})
 		case have < s.Partitions && o.addPartitions:
 			grow = append(grow, kafka.TopicPartitionsConfig{Name: s.Name, Count: int32(s.Partitions)})
 		case have < s.Partitions:

@@ -72,8 +72,18 @@ type SubscriberConfig struct {
 	// delivery up to MaxNakDelay (defaults 100ms and 10s).
 	NakDelay    time.Duration
 	MaxNakDelay time.Duration
-	// FetchBatch is how many messages one pull asks for (default 100,
-	// at most MaxAckPending).
+	// PullMaxBytes bounds the bytes the client buffers ahead of the
+	// handlers, pulled but not yet handed out; the number of them is
+	// bounded by MaxAckPending. Bounded by count alone, 100 buffered 1 MiB
+	// events held 100 MiB per subscription. It must be at least twice the
+	// server's max payload, or a message the server accepts might not fit
+	// a pull (the client asks for what is left after what it holds):
+	// Subscribe checks it. 0 (the default) is exactly twice the max
+	// payload the server announces (2 MiB at NATS's default); -1 turns the
+	// byte bound off and pulls FetchBatch messages at a time instead.
+	PullMaxBytes int
+	// FetchBatch is how many messages one pull asks for when PullMaxBytes
+	// is -1 (default 100, at most MaxAckPending).
 	FetchBatch int
 	// DrainTimeout bounds the wait for in-flight acks on Close (default 10s).
 	DrainTimeout time.Duration
@@ -140,6 +150,9 @@ func (c SubscriberConfig) Validate() error {
 	}
 	if c.FetchBatch < 1 || (c.MaxAckPending > 0 && c.FetchBatch > c.MaxAckPending) {
 		errs = append(errs, fmt.Errorf("FetchBatch: must be between 1 and MaxAckPending (%d), got %d", c.MaxAckPending, c.FetchBatch))
+	}
+	if c.PullMaxBytes < -1 {
+		errs = append(errs, fmt.Errorf("PullMaxBytes: must be -1 (count only), 0 (twice the max payload) or positive, got %d", c.PullMaxBytes))
 	}
 	if c.DrainTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("DrainTimeout: must be positive, got %s", c.DrainTimeout))

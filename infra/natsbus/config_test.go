@@ -21,6 +21,8 @@ func TestSubscriberConfigValidate(t *testing.T) {
 		{name: "tuned", cfg: SubscriberConfig{Durable: "sink_1", MaxAckPending: 5000, FetchBatch: 500, MaxDeliver: 20, StartFrom: StartLatest}},
 		{name: "no durable", cfg: SubscriberConfig{}, wantErr: []string{"Durable"}},
 		{name: "dotted durable", cfg: SubscriberConfig{Durable: "a.b"}, wantErr: []string{"Durable"}},
+		{name: "count-only pulls", cfg: SubscriberConfig{Durable: "d", PullMaxBytes: -1}},
+		{name: "bad pull bytes", cfg: SubscriberConfig{Durable: "d", PullMaxBytes: -2}, wantErr: []string{"PullMaxBytes"}},
 		{name: "batch above pending", cfg: SubscriberConfig{Durable: "d", MaxAckPending: 10, FetchBatch: 11}, wantErr: []string{"FetchBatch"}},
 		{name: "all at once", cfg: SubscriberConfig{AckWait: time.Millisecond, MaxDeliver: -5, NakDelay: time.Second, MaxNakDelay: time.Millisecond, StartFrom: "x"},
 			wantErr: []string{"Durable", "AckWait", "MaxDeliver", "MaxNakDelay", "StartFrom"}},
@@ -40,7 +42,7 @@ func TestStreamSpecValidate(t *testing.T) {
 	}{
 		{name: "minimal", spec: StreamSpec{Name: "EVENTS", Subjects: []string{"events.>"}}},
 		{name: "dedup window above max age", spec: StreamSpec{Name: "E", Subjects: []string{"e"}, MaxAge: time.Minute, Duplicates: time.Hour}, wantErr: []string{"Duplicates"}},
-		{name: "all at once", spec: StreamSpec{Name: "a b", Replicas: 7, MaxAge: -1}, wantErr: []string{"Name", "Subjects", "Replicas", "MaxAge"}},
+		{name: "all at once", spec: StreamSpec{Name: "a b", Replicas: 7, MaxAge: -2}, wantErr: []string{"Name", "Subjects", "Replicas", "MaxAge"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

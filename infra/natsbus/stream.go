@@ -17,8 +17,13 @@ type StreamSpec struct {
 	// Storage defaults to file (jetstream.FileStorage is the zero value):
 	// memory streams lose everything on a server restart.
 	Storage jetstream.StorageType
-	MaxAge  time.Duration // 0: unlimited
-	// MaxBytes caps the stream size; 0: unlimited.
+	// MaxAge drops messages older than it; 0 or -1: unlimited.
+	// Provisioning (infra/provision) sets a default.
+	MaxAge time.Duration
+	// MaxBytes caps the stream size, dropping the oldest messages; 0 or
+	// -1: unlimited. On file storage the server reserves it against its
+	// max_file_store, so a stream cannot be created larger than the disk
+	// the server was given.
 	MaxBytes int64
 	// Duplicates is the Nats-Msg-Id dedup window (default 2m). It bounds how
 	// late a retried publish is still recognised as a duplicate.
@@ -29,6 +34,9 @@ type StreamSpec struct {
 func (s StreamSpec) withDefaults() StreamSpec {
 	if s.MaxBytes == 0 {
 		s.MaxBytes = -1
+	}
+	if s.MaxAge == -1 {
+		s.MaxAge = 0 // the server's "unlimited"
 	}
 	if s.Duplicates == 0 {
 		s.Duplicates = 2 * time.Minute
@@ -51,7 +59,10 @@ func (s StreamSpec) Validate() error {
 		errs = append(errs, errors.New("Subjects: at least one subject is required"))
 	}
 	if s.MaxAge < 0 {
-		errs = append(errs, fmt.Errorf("MaxAge: must not be negative, got %s", s.MaxAge))
+		errs = append(errs, fmt.Errorf("MaxAge: must not be negative (-1 means unlimited), got %s", s.MaxAge))
+	}
+	if s.MaxBytes < -1 {
+		errs = append(errs, fmt.Errorf("MaxBytes: must be -1 (unlimited) or positive, got %d", s.MaxBytes))
 	}
 	if s.Duplicates < 0 {
 		errs = append(errs, fmt.Errorf("Duplicates: must not be negative, got %s", s.Duplicates))

@@ -83,7 +83,20 @@ func (s *Subscriber) Subscribe(ctx context.Context, subjectFilter string) (<-cha
 	if err != nil {
 		return nil, fmt.Errorf("jetstream subscribe %s: consumer %s on stream %s: %w", subjectFilter, name, stream, err)
 	}
-	iter, err := cons.Messages(jetstream.PullMaxMessages(s.cfg.FetchBatch))
+	pull := jetstream.PullMessagesOpt(jetstream.PullMaxMessages(s.cfg.FetchBatch))
+	if n := s.cfg.PullMaxBytes; n >= 0 {
+		// The client asks for at most what is left of n after what it
+		// holds, so a message larger than half of n could stall the pull.
+		mp := int(s.js.Conn().MaxPayload())
+		if n == 0 {
+			n = 2 * mp
+		}
+		if n < 2*mp {
+			return nil, fmt.Errorf("jetstream subscribe %s: PullMaxBytes %d is below twice the server's max payload (%d)", subjectFilter, n, mp)
+		}
+		pull = jetstream.PullMaxBytes(n)
+	}
+	iter, err := cons.Messages(pull)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream subscribe %s: pull: %w", subjectFilter, err)
 	}

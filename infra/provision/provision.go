@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,8 +25,28 @@ type Config struct {
 	// ReplicationFactor of new topics (default 1, the local stack's single broker).
 	ReplicationFactor int
 	// Stream is the template for every stream: limits, duplicates window.
+	// Its MaxAge defaults to DefaultRetention and its MaxBytes to
+	// DefaultStreamBytes; -1 makes either unlimited.
 	Stream natsbus.StreamSpec
+	// TopicRetention and TopicRetentionBytes are retention.ms and
+	// retention.bytes (per partition) of new topics: defaults
+	// DefaultRetention and DefaultTopicBytes, -1: unlimited. Existing
+	// topics keep theirs.
+	TopicRetention      time.Duration
+	TopicRetentionBytes int64
 }
+
+// Retention defaults. Without them streams and topics grew until the disk
+// was full. Seven days leaves a week to notice and fix a stopped consumer;
+// the byte caps keep a burst from filling a developer's disk (a stream's
+// MaxBytes is reserved on the server's store when it is created, so it
+// must fit the disk of the smallest machine it runs on). Production sets
+// them from its disk budget.
+const (
+	DefaultRetention         = 7 * 24 * time.Hour
+	DefaultStreamBytes int64 = 1 << 30
+	DefaultTopicBytes  int64 = 1 << 30
+)
 
 // WithDefaults fills unset fields.
 func (c Config) WithDefaults() Config {
@@ -34,6 +55,18 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = 1
+	}
+	if c.Stream.MaxAge == 0 {
+		c.Stream.MaxAge = DefaultRetention
+	}
+	if c.Stream.MaxBytes == 0 {
+		c.Stream.MaxBytes = DefaultStreamBytes
+	}
+	if c.TopicRetention == 0 {
+		c.TopicRetention = DefaultRetention
+	}
+	if c.TopicRetentionBytes == 0 {
+		c.TopicRetentionBytes = DefaultTopicBytes
 	}
 	return c
 }
@@ -46,6 +79,18 @@ func (c Config) Validate() error {
 	}
 	if c.ReplicationFactor < 1 {
 		errs = append(errs, fmt.Errorf("provision: ReplicationFactor %d must be at least 1", c.ReplicationFactor))
+	}
+	if c.Stream.MaxAge < -1 {
+		errs = append(errs, fmt.Errorf("provision: Stream.MaxAge %s must be -1 (unlimited) or positive", c.Stream.MaxAge))
+	}
+	if c.Stream.MaxBytes < -1 {
+		errs = append(errs, fmt.Errorf("provision: Stream.MaxBytes %d must be -1 (unlimited) or positive", c.Stream.MaxBytes))
+	}
+	if c.TopicRetention < -1 || (c.TopicRetention > 0 && c.TopicRetention < time.Millisecond) {
+		errs = append(errs, fmt.Errorf("provision: TopicRetention %s must be -1 (unlimited) or at least 1ms", c.TopicRetention))
+	}
+	if c.TopicRetentionBytes < -1 {
+		errs = append(errs, fmt.Errorf("provision: TopicRetentionBytes %d must be -1 (unlimited) or positive", c.TopicRetentionBytes))
 	}
 	return errors.Join(errs...)
 }
@@ -70,7 +115,8 @@ func Apply(ctx context.Context, cfg Config, js jetstream.JetStream, brokers []st
 	if len(brokers) > 0 && len(p.Topics) > 0 {
 		specs := make([]kafkabus.TopicSpec, len(p.Topics))
 		for i, t := range p.Topics {
-			specs[i] = kafkabus.TopicSpec{Name: t, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.ReplicationFactor}
+			specs[i] = kafkabus.TopicSpec{Name: t, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.ReplicationFactor,
+				Retention: cfg.TopicRetention, RetentionBytes: cfg.TopicRetentionBytes}
 		}
 		if err := kafkabus.EnsureTopics(ctx, brokers, specs); err != nil {
 			return fmt.Errorf("provision topics: %w", err)

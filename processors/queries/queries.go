@@ -4,8 +4,9 @@
 // Parameters are written @name in the SQL. ClickHouse 18.16 has no
 // server-side {name:Type} parameters, so Render substitutes typed literals
 // on the client: String → a quoted, escaped string; DateTime →
-// toDateTime(<unix seconds>) (time-zone free); UInt/Float → a checked
-// number. The rendered text is plain SQL any ClickHouse client runs
+// toDateTime(<unix seconds>) (time-zone free); UInt → a checked number;
+// Float → a finite number in parentheses, so a negative value is safe
+// after a minus sign. The rendered text is plain SQL any ClickHouse client runs
 // (`tributary-query --print <name>` shows it), and the very same text is
 // what tributary-query executes. Every query returns entity_type,
 // entity_id, window_start, window_end, score first, then its own columns.
@@ -15,6 +16,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -175,7 +177,17 @@ func literal(typ, v string, now time.Time) (string, error) {
 		return strconv.FormatUint(n, 10), err
 	case "Float":
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		return strconv.FormatFloat(f, 'g', -1, 64), err
+		if err != nil {
+			return "", err
+		}
+		// ParseFloat accepts NaN and ±Inf, which make every comparison
+		// false or true and so silently empty or flood a result.
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return "", fmt.Errorf("%q is not a finite number", v)
+		}
+		// Parenthesised so a negative value after a minus sign in the SQL
+		// renders as -(-5), not --5, which starts a comment.
+		return "(" + strconv.FormatFloat(f, 'g', -1, 64) + ")", nil
 	case "DateTime":
 		t, err := parseTime(strings.TrimSpace(v), now)
 		return "toDateTime(" + strconv.FormatInt(t.Unix(), 10) + ")", err

@@ -74,3 +74,53 @@ func TestRenderErrors(t *testing.T) {
 		t.Fatalf("rendered times wrong (%v):\n%s", err, sql)
 	}
 }
+
+// TestRenderNumbers checks that numeric parameters are refused when not
+// finite and rendered so that a negative value cannot merge with a minus
+// sign in the SQL into "--", which would comment out the rest of the line.
+func TestRenderNumbers(t *testing.T) {
+	q, err := Get("metric_drop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		value   string
+		want    string // substring of the rendered SQL
+		wantErr string // substring of the error; "" for success
+	}{
+		{"negative", "-5", "z <= -(-5)", ""},
+		{"positive", "5", "z <= -(5)", ""},
+		{"fraction", "2.5", "abs(z) / (2.5)", ""},
+		{"exponent", "-1e-3", "z <= -(-0.001)", ""},
+		{"NaN", "NaN", "", "parameter min_z"},
+		{"Inf", "Inf", "", "parameter min_z"},
+		{"minus Inf", "-Inf", "", "parameter min_z"},
+		{"infinity word", "+infinity", "", "parameter min_z"},
+		{"overflow", "1e400", "", "parameter min_z"},
+		{"not a number", "5; DROP TABLE x", "", "parameter min_z"},
+		{"empty", "", "", "parameter min_z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sql, err := q.Render(map[string]string{"tenant": "a", "min_z": tt.value}, time.Now())
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(sql, tt.want) {
+				t.Errorf("rendered SQL lacks %q:\n%s", tt.want, sql)
+			}
+			// No line may hold "--" outside the query's own text: the
+			// library's SQL has no comments left after parsing.
+			if strings.Contains(sql, "--") {
+				t.Errorf("rendered SQL holds a comment marker:\n%s", sql)
+			}
+		})
+	}
+}

@@ -31,7 +31,12 @@ type Config struct {
 	// (default: learn from everything the brokers retain) or "latest" (only
 	// what is published after it joins, for a detector added to a busy bus).
 	// A group that has acked or committed resumes where it left off.
+	// "latest" is refused unless AllowLatest is set.
 	StartFrom string
+	// AllowLatest opts in to StartFrom "latest". No variable sets it: only
+	// test and demo harnesses, whose servers hold earlier runs' events, may
+	// skip what the brokers retain.
+	AllowLatest bool
 
 	// Checkpoints: every CheckpointInterval and at shutdown each detector's
 	// state is put in the JetStream key-value bucket StateBucket under
@@ -99,8 +104,11 @@ func (c Config) Validate() error {
 	if len(c.KafkaBrokers) == 0 {
 		errs = append(errs, errors.New("detect: KafkaBrokers is empty"))
 	}
-	if c.StartFrom != "earliest" && c.StartFrom != "latest" {
+	switch {
+	case c.StartFrom != "earliest" && c.StartFrom != "latest":
 		errs = append(errs, fmt.Errorf("detect: StartFrom %q is not earliest or latest", c.StartFrom))
+	case c.StartFrom == "latest" && !c.AllowLatest:
+		errs = append(errs, errors.New("detect: StartFrom latest skips every retained event and is for tests only (AllowLatest is not set)"))
 	}
 	if c.CheckpointInterval <= 0 {
 		errs = append(errs, fmt.Errorf("detect: CheckpointInterval %s must be positive", c.CheckpointInterval))

@@ -13,7 +13,8 @@ func TestConfigValidate(t *testing.T) {
 		wantErr []string
 	}{
 		{name: "defaults are valid", mutate: func(*Config) {}},
-		{name: "latest is accepted", mutate: func(c *Config) { c.StartFrom = "latest" }},
+		{name: "latest with the opt-in", mutate: func(c *Config) { c.StartFrom, c.AllowLatest = "latest", true }},
+		{name: "latest without the opt-in", mutate: func(c *Config) { c.StartFrom = "latest" }, wantErr: []string{"StartFrom latest", "AllowLatest"}},
 		{name: "unknown start", mutate: func(c *Config) { c.StartFrom = "yesterday" }, wantErr: []string{`StartFrom "yesterday"`}},
 		{name: "every problem at once", mutate: func(c *Config) { c.NATSURL, c.KafkaBrokers = "", nil },
 			wantErr: []string{"NATSURL is empty", "KafkaBrokers is empty"}},

@@ -251,7 +251,8 @@ func (f *family) flush(ctx context.Context, out *publish.Client, met *observe.Me
 // consume is how the detectors consume one input: a durable per family
 // on JetStream, a group per family and topic on Kafka.
 func consume(cfg Config, in input, name string) daemon.Consume {
-	c := daemon.Consume{Name: name, Transport: in.transport, Filter: in.topic, InFlight: 256, Partitions: 4, StartFrom: cfg.StartFrom}
+	c := daemon.Consume{Name: name, Transport: in.transport, Filter: in.topic, InFlight: 256, Partitions: 4, StartFrom: cfg.StartFrom,
+		AllowLatest: cfg.AllowLatest}
 	if in.transport == schemas.TransportKafka {
 		c.Name = name + "-" + sanitize(in.topic)
 	}

@@ -194,6 +194,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (r Report) Summary() string {
 	s := fmt.Sprintf("scenario %s seed %d: %d events, %d published, %d failed in %s: %.0f events/s (scenario expects %.0f/s at speed 1)\n",
 		r.Scenario, r.Seed, r.Events, r.Published, r.Failed, r.Elapsed.Round(time.Millisecond), r.Rate, r.Expected)
+	if l := r.Metrics.Latency; l.Count > 0 {
+		// Per event, from acceptance to the last ack: the async buffer's
+		// queueing is here, not in the transports' lines below.
+		s += fmt.Sprintf("  %-9s %8d events  latency p50 %s  p90 %s  p99 %s  max %s (queueing included)\n",
+			"events", l.Count, l.P50.Round(10*time.Microsecond), l.P90.Round(10*time.Microsecond),
+			l.P99.Round(10*time.Microsecond), l.Max.Round(time.Millisecond))
+	}
 	for _, tr := range []schemas.Transport{schemas.TransportJetStream, schemas.TransportKafka} {
 		m, ok := r.Metrics.Transports[tr]
 		if !ok {

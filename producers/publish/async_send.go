@@ -40,6 +40,9 @@ func (a *Async) send(batch []*pending) {
 		a.sendGroup(k, groups[k])
 	}
 	for _, it := range batch {
+		if it.err == nil {
+			a.c.metrics.latency.Observe(a.c.now().Sub(it.accepted))
+		}
 		r := Result{Event: it.env, Err: a.c.finish(it.err)}
 		it.future.res = r
 		close(it.future.done)
@@ -82,5 +85,4 @@ func (a *Async) record(k destKey, p part, err error) {
 		return
 	}
 	tm.published.Add(1)
-	tm.latency.Observe(a.c.now().Sub(p.it.accepted))
 }

@@ -125,10 +125,9 @@ func (c *Client) Publish(ctx context.Context, env schemas.Envelope) (schemas.Env
 			c.metrics.transport(d.Transport).failed.Add(1)
 			return p.env, c.finish(fmt.Errorf("publish %s %s to %s %s: %w", p.env.Type, p.env.ID, d.Transport, d.Name(), err))
 		}
-		tm := c.metrics.transport(d.Transport)
-		tm.published.Add(1)
-		tm.latency.Observe(c.now().Sub(start))
+		c.metrics.transport(d.Transport).published.Add(1)
 	}
+	c.metrics.latency.Observe(c.now().Sub(start))
 	return p.env, c.finish(nil)
 }
 

@@ -110,6 +110,13 @@ func (c *Client) deliver(ctx context.Context, tr schemas.Transport, topic string
 	for attempt := 1; ; attempt++ {
 		err := c.attempt(ctx, t, topic, msgs)
 		if err == nil {
+			// The transport's own latency: this call, not the time the
+			// messages waited before it.
+			tm := c.metrics.transport(tr)
+			d := c.now().Sub(start)
+			for range msgs {
+				tm.latency.Observe(d)
+			}
 			return nil
 		}
 		if perr := permanent(err); perr != nil {

@@ -27,6 +27,9 @@ func TestMigrateFreshThenNoop(t *testing.T) {
 	if db.Version.AtLeast(chinfra.Version{Major: 22, Minor: 8}) {
 		want = append(want, "012_insert_dedup_window")
 	}
+	if db.Version.AtLeast(chinfra.Version{Major: 20, Minor: 1}) {
+		want = append(want, "013_event_tables_ttl")
+	}
 	if !slices.Equal(applied, want) {
 		t.Fatalf("first migrate applied %v, want %v (server %s)", applied, want, db.Version)
 	}

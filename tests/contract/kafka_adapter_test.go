@@ -364,7 +364,7 @@ func TestKafkaStartLatest(t *testing.T) {
 		t.Fatal(err)
 	}
 	group := uniqueName(t, "g")
-	sub := newKafkaSubscriber(t, env, group, func(c *kafkabus.SubscriberConfig) { c.StartFrom = kafkabus.StartLatest })
+	sub := newKafkaSubscriber(t, env, group, func(c *kafkabus.SubscriberConfig) { c.StartFrom, c.AllowLatest = kafkabus.StartLatest, true })
 	ch, err := sub.Subscribe(testContext(t, time.Minute), topic)
 	if err != nil {
 		t.Fatal(err)
@@ -438,7 +438,7 @@ func TestKafkaStartLatestFixedBySubscribe(t *testing.T) {
 	if err := pub.Publish(topic, newMessages(5, strconv.Itoa)...); err != nil {
 		t.Fatal(err)
 	}
-	sub := newKafkaSubscriber(t, env, uniqueName(t, "g"), func(c *kafkabus.SubscriberConfig) { c.StartFrom = kafkabus.StartLatest })
+	sub := newKafkaSubscriber(t, env, uniqueName(t, "g"), func(c *kafkabus.SubscriberConfig) { c.StartFrom, c.AllowLatest = kafkabus.StartLatest, true })
 	ch, err := sub.Subscribe(testContext(t, time.Minute), topic)
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,7 @@ func TestDetectorService(t *testing.T) {
 
 	addr := freeAddr(t)
 	dcfg := detect.Config{NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Group: "e2e-" + id + "-detect",
-		StartFrom: "latest", HTTPAddr: addr, CheckpointInterval: time.Hour}
+		StartFrom: "latest", AllowLatest: true, HTTPAddr: addr, CheckpointInterval: time.Hour}
 	startDetectors := func() func() {
 		return runService(ctx, t, "detectors", func(ctx context.Context, ready chan<- struct{}) error {
 			return detect.RunDetectors(ctx, dcfg, log, ready)

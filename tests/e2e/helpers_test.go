@@ -28,7 +28,7 @@ func ingestConfig(t *testing.T, env *testenv.Env, id string) service.IngestConfi
 	cfg := service.IngestConfig{
 		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers,
 		ClickHouse: chinfra.Config{Addr: env.ClickHouseAddr, Database: "e2e_" + id},
-		Group:      "e2e-" + id, FlushInterval: 50 * time.Millisecond, StartFrom: "latest",
+		Group:      "e2e-" + id, FlushInterval: 50 * time.Millisecond, StartFrom: "latest", AllowLatest: true,
 	}
 	t.Cleanup(func() { cleanShared(t, env, cfg.ClickHouse.Database, cfg.Group) })
 	return cfg

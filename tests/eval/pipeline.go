@@ -144,7 +144,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			Group:      res.Group, FlushInterval: 200 * time.Millisecond, StatsInterval: -1,
 			// The shared servers hold every earlier run's events; this run's
 			// tenants only exist from now on.
-			StartFrom: "latest",
+			StartFrom: "latest", AllowLatest: true,
 		}, log, ready)
 	})
 	if err != nil {

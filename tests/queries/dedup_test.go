@@ -23,9 +23,9 @@ func TestDedupTokenReachesRollups(t *testing.T) {
 	// Three batches of five rows, each with the token the ingest would give
 	// it (topic-partition-first-last offset, and the table).
 	batches := []string{
-		"INSERT INTO auth_events (event_id, event_type, tenant, user_id, source_ip, outcome, event_time, ingest_time) SETTINGS insert_deduplication_token = 'auth_events/auth.login-0-100-104' SELECT generateUUIDv4(), 'io.tributary.auth.login.failed', 'acme', 'bob', '10.0.0.1', 'failure', toDateTime('2026-03-01 12:00:00', 'UTC') + number, now() FROM numbers(5)",
-		"INSERT INTO task_events (event_id, tenant, task_id, task_type, queue, attempt, status, duration_ms, event_time, ingest_time) SETTINGS insert_deduplication_token = 'task_events/task.lifecycle-0-7-11' SELECT generateUUIDv4(), 'acme', toString(number), 'export', 'default', 1, 'failed', 100, toDateTime('2026-03-01 12:00:00', 'UTC') + number, now() FROM numbers(5)",
-		"INSERT INTO telemetry_metrics (event_id, tenant, host, service, name, value, event_time, ingest_time) SETTINGS insert_deduplication_token = 'telemetry_metrics/telemetry.metrics-3-50-54' SELECT generateUUIDv4(), 'acme', 'h1', 'api', 'cpu', number, toDateTime('2026-03-01 12:00:00', 'UTC') + number, now() FROM numbers(5)",
+		"INSERT INTO auth_events (event_id, event_type, tenant, user_id, source_ip, outcome, event_time, ingest_time) SETTINGS insert_deduplication_token = 'auth_events/auth.login-0-100-104' SELECT generateUUIDv4(), 'io.tributary.auth.login.failed', 'acme', 'bob', '10.0.0.1', 'failure', toStartOfHour(now()) - 86400 + number, now() FROM numbers(5)",
+		"INSERT INTO task_events (event_id, tenant, task_id, task_type, queue, attempt, status, duration_ms, event_time, ingest_time) SETTINGS insert_deduplication_token = 'task_events/task.lifecycle-0-7-11' SELECT generateUUIDv4(), 'acme', toString(number), 'export', 'default', 1, 'failed', 100, toStartOfHour(now()) - 86400 + number, now() FROM numbers(5)",
+		"INSERT INTO telemetry_metrics (event_id, tenant, host, service, name, value, event_time, ingest_time) SETTINGS insert_deduplication_token = 'telemetry_metrics/telemetry.metrics-3-50-54' SELECT generateUUIDv4(), 'acme', 'h1', 'api', 'cpu', number, toStartOfHour(now()) - 86400 + number, now() FROM numbers(5)",
 	}
 	// generateUUIDv4 and now() make the replay's block differ from the
 	// first, so only the token can make the server drop it.

@@ -14,7 +14,9 @@ import (
 )
 
 // T is the start of every query's [since, until) hour; baselines lie before.
-var T = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+// Two days ago, not a fixed date: current servers expire event rows after
+// their retention TTL (migration 015), even as they are inserted.
+var T = time.Now().UTC().Truncate(time.Hour).Add(-48 * time.Hour)
 
 func at(d time.Duration) time.Time { return T.Add(d) }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,49 @@ func TestQueries(t *testing.T) {
 				t.Fatalf("found %v, want %v\nrows: %v", got, tt.want, rows)
 			}
 		})
+	}
+}
+
+// TestQueriesNegativeFloat runs metric_drop with a negative threshold on a
+// real ClickHouse. Rendered as "z <= --5" the rest of the line was a comment
+// and the query a syntax error; rendered safely, "z <= -(-5)" keeps every
+// bucket up to five sigmas above the median, so all three hosts match.
+func TestQueriesNegativeFloat(t *testing.T) {
+	env := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn := newDB(ctx, t, env.ClickHouseAddr)
+	f := &fx{}
+	telemetryFixture(f)
+	f.insert(ctx, t, conn)
+	q, err := lib.Get("metric_drop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := q.Render(map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339),
+		"until": T.Add(time.Hour).Format(time.RFC3339), "min_z": "-5"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, rows, err := lib.Run(ctx, conn, sql)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, sql)
+	}
+	zi := slices.Index(cols, "z_score")
+	if zi < 0 {
+		t.Fatalf("no z_score column in %v", cols)
+	}
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[0]+":"+r[1])
+		if z, err := strconv.ParseFloat(r[zi], 64); err != nil || z > 5 {
+			t.Errorf("row %v: z_score %q is not <= 5 (%v)", r, r[zi], err)
+		}
+	}
+	slices.Sort(got)
+	got = slices.Compact(got)
+	if want := []string{"series:h1/cpu", "series:h2/cpu", "series:h3/cpu"}; !slices.Equal(got, want) {
+		t.Fatalf("found %v, want %v", got, want)
 	}
 }
 

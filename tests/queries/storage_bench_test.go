@@ -27,13 +27,14 @@ func BenchmarkStorageSteps(b *testing.B) {
 		b.Fatal(err)
 	}
 	const rows = 1_000_000
+	start := time.Now().UTC().Truncate(24 * time.Hour).Add(-72 * time.Hour)
 	type result struct {
 		bytes map[string]int64
 		query map[string]time.Duration
 	}
 	run := func(db string, modern bool) result {
 		applyUpTo(b, m, db, modern)
-		for _, ins := range syntheticRows(rows) {
+		for _, ins := range syntheticRows(rows, start) {
 			if err := m.Exec(ins); err != nil {
 				b.Fatalf("%s: %v", db, err)
 			}
@@ -56,7 +57,7 @@ func BenchmarkStorageSteps(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		vals := map[string]string{"tenant": "t0", "since": "2026-03-01T06:00:00Z", "until": "2026-03-01T07:00:00Z"}
+		vals := map[string]string{"tenant": "t0", "since": start.Add(6 * time.Hour).Format(time.RFC3339), "until": start.Add(7 * time.Hour).Format(time.RFC3339)}
 		for _, q := range qs {
 			sql, err := q.Render(vals, time.Now())
 			if err != nil {
@@ -136,9 +137,10 @@ func applyUpTo(b *testing.B, m *testenv.Modern, db string, modern bool) {
 
 // syntheticRows fills the event tables with n rows each of plausible shape:
 // 5 tenants, 200 hosts, 5,000 users, 65,536 source addresses, 20 rows a
-// second for about 14 hours from 2026-03-01 00:00 UTC.
-func syntheticRows(n int) []string {
-	t0 := "toDateTime('2026-03-01 00:00:00', 'UTC') + intDiv(number, 20)"
+// second for about 14 hours from start (recent: current servers expire
+// older rows, migration 015).
+func syntheticRows(n int, start time.Time) []string {
+	t0 := fmt.Sprintf("toDateTime(%d, 'UTC') + intDiv(number, 20)", start.Unix())
 	return []string{
 		fmt.Sprintf(`INSERT INTO telemetry_metrics (event_id, tenant, host, service, name, value, unit, event_time, ingest_time)
 SELECT generateUUIDv4(), concat('t', toString(number %% 5)), concat('host-', toString(number %% 200)),

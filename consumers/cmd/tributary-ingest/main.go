@@ -79,7 +79,7 @@ func load(args []string) (service.IngestConfig, error) {
 	fs.StringVar(&cfg.HTTPAddr, "http", os.Getenv("TRIBUTARY_INGEST_HTTP"), "serve /metrics, /healthz, /readyz and /debug/ingest on this address, e.g. 127.0.0.1:9464 (env TRIBUTARY_INGEST_HTTP)")
 	fs.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", os.Getenv("TRIBUTARY_OTLP_ENDPOINT"), "export traces by OTLP/HTTP to this host:port or URL; empty: no tracing (env TRIBUTARY_OTLP_ENDPOINT)")
 	fs.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", os.Getenv("TRIBUTARY_OTLP_INSECURE") == "true", "plain HTTP to the OTLP endpoint (env TRIBUTARY_OTLP_INSECURE=true)")
-	fs.StringVar(&cfg.StartFrom, "start-from", "", "where a new group starts: earliest (default) or latest")
+	fs.StringVar(&cfg.StartFrom, "start-from", "", "where a new group starts: earliest (default); latest is for tests only and refused here")
 	fs.DurationVar(&cfg.KafkaSessionTimeout, "kafka-session-timeout", 0, "how long a crashed instance keeps its Kafka partitions (default 10s)")
 	fs.DurationVar(&cfg.AckWait, "ack-wait", 0, "how long a crashed instance keeps its un-acked JetStream messages (default 10s)")
 	maxEvent := fs.Int("max-event-size", 0, "largest event accepted, bytes; larger ones are dead-lettered (default 1 MiB)")

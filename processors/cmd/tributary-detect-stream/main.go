@@ -26,7 +26,7 @@ func main() {
 		NATSURL:      env("TRIBUTARY_NATS_URL", "nats://127.0.0.1:4222"),
 		KafkaBrokers: strings.Split(env("TRIBUTARY_KAFKA_BROKERS", "127.0.0.1:9092"), ","),
 		Group:        os.Getenv("TRIBUTARY_DETECT_GROUP"),
-		StartFrom:    os.Getenv("TRIBUTARY_DETECT_START_FROM"), // earliest (default) or latest
+		StartFrom:    os.Getenv("TRIBUTARY_DETECT_START_FROM"), // earliest (default); latest is for tests only and refused
 		HTTPAddr:     os.Getenv("TRIBUTARY_DETECT_HTTP"),
 		Tracing: observe.TraceConfig{Endpoint: os.Getenv("TRIBUTARY_OTLP_ENDPOINT"),
 			Insecure: os.Getenv("TRIBUTARY_OTLP_INSECURE") == "true"},
