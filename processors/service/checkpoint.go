@@ -50,9 +50,21 @@ func (c *checkpointer) restore(ctx context.Context) error {
 			c.log.Warn("detect: checkpoint ignored", "key", c.key(f), "err", err)
 			continue
 		}
+		c.clamp(f)
 		c.log.Info("detect: state restored", "key", c.key(f), "bytes", len(e.Value()))
 	}
 	return nil
+}
+
+// clamp restarts tenant clocks a restored checkpoint has beyond the real
+// now plus the accepted skew: saved before future-dated events were
+// refused, such a clock would make every event of its tenant late.
+func (c *checkpointer) clamp(f *family) {
+	notAfter := c.cfg.Now().Add(c.cfg.Limits.MaxFuture)
+	if tenants := f.det.ClampClocks(notAfter); len(tenants) > 0 {
+		c.log.Warn("detect: restored tenant clocks beyond now+skew restarted", "family", f.name,
+			"not_after", notAfter, "tenants", tenants)
+	}
 }
 
 func (c *checkpointer) save(ctx context.Context) error {

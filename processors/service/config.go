@@ -53,10 +53,17 @@ type Config struct {
 	Task      taskdetect.Config
 	Telemetry teledetect.Config
 
-	Routing   schemas.RoutingConfig
+	Routing schemas.RoutingConfig
+	// Limits are ingest's: events outside [Now-MaxPast, Now+MaxFuture]
+	// are ignored (counted in tributary_detect_ignored_total), and a
+	// restored tenant clock beyond Now+MaxFuture is restarted.
 	Limits    schemas.Limits
 	Router    router.Config
 	Provision provision.Config
+
+	// Now is the real clock events are judged against (default time.Now;
+	// tests set it).
+	Now func() time.Time
 }
 
 // WithDefaults fills unset fields.
@@ -81,6 +88,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Limits == (schemas.Limits{}) {
 		c.Limits = schemas.DefaultLimits()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	c.Auth = c.Auth.WithDefaults()
 	c.Task = c.Task.WithDefaults()
