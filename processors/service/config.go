@@ -36,8 +36,12 @@ type Config struct {
 	// Checkpoints: every CheckpointInterval and at shutdown each detector's
 	// state is put in the JetStream key-value bucket StateBucket under
 	// "<Group>.<family>", and read back at start.
-	StateBucket        string
-	CheckpointInterval time.Duration
+	// Each is compressed and split into chunks of at most
+	// CheckpointChunkBytes (default and maximum: the server's max payload
+	// less 1 KiB), written so a half-written set is never restored.
+	StateBucket          string
+	CheckpointInterval   time.Duration
+	CheckpointChunkBytes int
 
 	// HTTPAddr, if set, serves /metrics (Prometheus: messages per handler,
 	// findings per kind), /healthz (fails once any handler has stopped),
@@ -111,6 +115,9 @@ func (c Config) Validate() error {
 	}
 	if c.StartFrom != "earliest" && c.StartFrom != "latest" {
 		errs = append(errs, fmt.Errorf("detect: StartFrom %q is not earliest or latest", c.StartFrom))
+	}
+	if c.CheckpointChunkBytes < 0 {
+		errs = append(errs, fmt.Errorf("detect: CheckpointChunkBytes %d must not be negative", c.CheckpointChunkBytes))
 	}
 	if c.CheckpointInterval <= 0 {
 		errs = append(errs, fmt.Errorf("detect: CheckpointInterval %s must be positive", c.CheckpointInterval))

@@ -133,7 +133,7 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 	}
 	met := observe.New("detect")
 	dm := newDetectMetrics(met)
-	cp, err := newCheckpointer(ctx, js, cfg, fams, log)
+	cp, err := newCheckpointer(ctx, js, cfg, fams, dm, log)
 	if err != nil {
 		return err
 	}
@@ -158,6 +158,9 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 		return shutdown(sctx)
 	})
 	health := daemon.NewHealth(r)
+	// State that cannot be saved is lost at the next restart: a failing
+	// checkpoint makes the service unhealthy until a save succeeds.
+	health.Check("checkpoint", cp.Err)
 	for _, f := range fams {
 		for _, in := range f.inputs {
 			name := cfg.Group + "-" + f.name
