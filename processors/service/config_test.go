@@ -15,6 +15,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "defaults are valid", mutate: func(*Config) {}},
 		{name: "latest is accepted", mutate: func(c *Config) { c.StartFrom = "latest" }},
 		{name: "unknown start", mutate: func(c *Config) { c.StartFrom = "yesterday" }, wantErr: []string{`StartFrom "yesterday"`}},
+		{name: "negative chunk size", mutate: func(c *Config) { c.CheckpointChunkBytes = -1 }, wantErr: []string{"CheckpointChunkBytes -1"}},
 		{name: "every problem at once", mutate: func(c *Config) { c.NATSURL, c.KafkaBrokers = "", nil },
 			wantErr: []string{"NATSURL is empty", "KafkaBrokers is empty"}},
 	}
@@ -38,5 +39,8 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if got := base.WithDefaults().StartFrom; got != "earliest" {
 		t.Fatalf("default StartFrom = %q, want earliest", got)
+	}
+	if base.WithDefaults().Now == nil {
+		t.Fatal("default Now is nil: events would be judged against no clock")
 	}
 }
