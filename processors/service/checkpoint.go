@@ -366,7 +366,8 @@ func (c *checkpointer) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := c.save(ctx); err != nil {
+			// A save cut short by shutdown is no failure: final saves next.
+			if err := c.save(ctx); err != nil && ctx.Err() == nil {
 				c.log.Error("detect: checkpoint not saved", "err", err)
 			}
 		}

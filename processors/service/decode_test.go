@@ -51,3 +51,19 @@ func TestDecodeUsesRealClock(t *testing.T) {
 		})
 	}
 }
+
+// TestSkewWarningsBounded: a producer with a broken clock gets one warning
+// per family per skewLogEvery, not one per event.
+func TestSkewWarningsBounded(t *testing.T) {
+	var f family
+	now := time.Now()
+	warned := 0
+	for i := range 1000 {
+		if f.warnSkew(now.Add(time.Duration(i) * 25 * time.Millisecond)) { // 25 s of events
+			warned++
+		}
+	}
+	if warned != 3 {
+		t.Errorf("%d warnings over 25 s, want 3 (at 0, 10 and 20 s)", warned)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -43,6 +44,18 @@ type family struct {
 	pubMu  sync.Mutex         // one flush at a time, in order
 	outbox []schemas.Envelope // built once, so a retried publish keeps its id
 	kinds  []string           // the outbox's anomaly kinds, for metrics
+
+	skewLog atomic.Int64 // unix nanos of the last clock-skew warning
+}
+
+// skewLogEvery bounds clock-skew warnings per family: one producer with a
+// broken clock can send thousands a second, and the counter has them all.
+const skewLogEvery = 10 * time.Second
+
+// warnSkew reports whether a clock-skew warning is due at now.
+func (f *family) warnSkew(now time.Time) bool {
+	last := f.skewLog.Load()
+	return now.UnixNano()-last >= int64(skewLogEvery) && f.skewLog.CompareAndSwap(last, now.UnixNano())
 }
 
 // factories build the detectors by the names families declare
@@ -206,7 +219,8 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 // broker does not stall the detector's other inputs.
 func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, dm *detectMetrics, log *slog.Logger) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		ev, err := decode(msg, cfg.Now(), cfg.Limits)
+		now := cfg.Now()
+		ev, err := decode(msg, now, cfg.Limits)
 		if err != nil {
 			// Ingest dead-letters these already; here they are counted and
 			// skipped. A clock-skewed one is worth a warning: fed to the
@@ -214,7 +228,10 @@ func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, d
 			reason := "invalid"
 			if errors.Is(err, schemas.ErrClockSkew) {
 				reason = "clock_skew"
-				log.Warn("detect: event outside the accepted time window ignored", "family", f.name, "id", msg.UUID, "err", err)
+				if f.warnSkew(now) {
+					log.Warn("detect: event outside the accepted time window ignored (further ones within 10s only counted)",
+						"family", f.name, "id", msg.UUID, "err", err)
+				}
 			} else {
 				log.Debug("detect: skip invalid event", "family", f.name, "id", msg.UUID, "err", err)
 			}

@@ -192,7 +192,7 @@ func TestDetectorRestartWithManyUsers(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("first checkpoint after the restart: %v bytes of JSON (before: %d)", d.metric(ctx, t, raw), m.Raw)
+	t.Logf("first checkpoint after the restart: %.0f bytes of JSON (before: %d)", d.metric(ctx, t, raw), m.Raw)
 	if dup != 0 || dead != 0 {
 		t.Errorf("duplicated %d, dead-lettered %d (want 0, 0)", dup, dead)
 	}
