@@ -35,16 +35,17 @@ type Config struct {
 
 	// Checkpoints: every CheckpointInterval and at shutdown each detector's
 	// state is put in the JetStream key-value bucket StateBucket under
-	// "<Group>.<family>", and read back at start.
-	// Each is compressed and split into chunks of at most
-	// CheckpointChunkBytes (default and maximum: the server's max payload
-	// less 1 KiB), written so a half-written set is never restored.
+	// "<Group>.<family>.head" and its chunks, and read back at start. Each
+	// is compressed and split into chunks of at most CheckpointChunkBytes
+	// (default and maximum: the server's max payload less 1 KiB), written
+	// so a half-written set is never restored (see checkpointer).
 	StateBucket          string
 	CheckpointInterval   time.Duration
 	CheckpointChunkBytes int
 
 	// HTTPAddr, if set, serves /metrics (Prometheus: messages per handler,
-	// findings per kind), /healthz (fails once any handler has stopped),
+	// findings per kind), /healthz (fails once any handler has stopped, or
+	// while the last checkpoint save failed),
 	// /readyz and /debug/pprof/. Bind it to loopback or a private interface.
 	HTTPAddr string
 
