@@ -78,6 +78,10 @@ type manifest struct {
 
 const codecZstd = "zstd"
 
+// maxSnapshot bounds what a restore decompresses (and allocates from a
+// manifest's word): far above any detector's state at its MaxKeys.
+const maxSnapshot = 1 << 30
+
 // errCorrupt marks a stored set that is incomplete or does not match its
 // manifest: restore falls back instead of failing.
 var errCorrupt = errors.New("checkpoint set incomplete or corrupt")
@@ -152,7 +156,7 @@ func (c *checkpointer) chunkKey(f *family, slot, i int) string {
 func (c *checkpointer) restore(ctx context.Context) error {
 	c.saveMu.Lock()
 	defer c.saveMu.Unlock()
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(1<<30))
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxSnapshot))
 	if err != nil {
 		return fmt.Errorf("detect: checkpoint decoder: %w", err)
 	}
@@ -242,7 +246,7 @@ func (c *checkpointer) clamp(f *family) {
 
 // load reads and checks one generation's chunks and decompresses them.
 func (c *checkpointer) load(ctx context.Context, f *family, g generation, dec *zstd.Decoder) ([]byte, error) {
-	if g.Codec != codecZstd || g.Chunks < 1 || g.Slot < 0 || g.Slot > 1 {
+	if g.Codec != codecZstd || g.Chunks < 1 || g.Slot < 0 || g.Slot > 1 || g.Raw > maxSnapshot || g.Bytes > maxSnapshot {
 		return nil, fmt.Errorf("%w: manifest %+v", errCorrupt, g)
 	}
 	z := make([]byte, 0, g.Bytes)
