@@ -30,6 +30,12 @@ type Health struct {
 	mu     sync.Mutex
 	names  []string
 	hs     map[string]*message.Handler
+	checks []namedCheck
+}
+
+type namedCheck struct {
+	name string
+	f    func() error
 }
 
 // NewHealth watches r.
@@ -45,13 +51,23 @@ func (h *Health) Track(name string, handler *message.Handler) {
 	h.hs[name] = handler
 }
 
-// Live is nil while the router runs and no handler has stopped.
+// Check adds a condition Live reports: f returns nil while healthy. It is
+// for work a service does beside its handlers (the detectors' checkpoints),
+// whose failure would otherwise be a log line only. f must be quick and
+// safe for concurrent use.
+func (h *Health) Check(name string, f func() error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checks = append(h.checks, namedCheck{name, f})
+}
+
+// Live is nil while the router runs, no handler has stopped and every
+// Check passes.
 func (h *Health) Live() error {
 	if !h.router.IsRunning() {
 		return errors.New("router not running")
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	var stopped []string
 	for _, n := range h.names {
 		select {
@@ -60,11 +76,19 @@ func (h *Health) Live() error {
 		default:
 		}
 	}
+	checks := slices.Clone(h.checks)
+	h.mu.Unlock()
+	var errs []error
 	if len(stopped) > 0 {
 		slices.Sort(stopped)
-		return fmt.Errorf("handlers stopped: %v", stopped)
+		errs = append(errs, fmt.Errorf("handlers stopped: %v", stopped))
 	}
-	return nil
+	for _, c := range checks {
+		if err := c.f(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Ready is nil once the router runs and every handler has started (it is

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,4 +87,45 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestHealthReportsChecks: a failing Check (the detectors' checkpoint)
+// makes /healthz fail with its name and error; it recovers when the
+// check does.
+func TestHealthReportsChecks(t *testing.T) {
+	ps := gochannel.NewGoChannel(gochannel.Config{}, watermill.NopLogger{})
+	r, err := message.NewRouter(message.RouterConfig{}, watermill.NopLogger{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHealth(r)
+	h.Track("a", r.AddConsumerHandler("a", "ta", ps, func(*message.Message) error { return nil }))
+	var mu sync.Mutex
+	failing := errors.New("put chunk 0 of 3: nats: timeout")
+	h.Check("checkpoint", func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return failing
+	})
+	addr := freeAddr(t)
+	stop, err := Endpoint{Addr: addr, Health: h}.Serve(slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Run(ctx) }()
+	<-r.Running()
+
+	code, body := get(t, "http://"+addr+"/healthz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "checkpoint: put chunk 0 of 3") {
+		t.Errorf("/healthz = %d %q with a failing check", code, body)
+	}
+	mu.Lock()
+	failing = nil
+	mu.Unlock()
+	if code, body := get(t, "http://"+addr+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d %q once the check passes", code, body)
+	}
 }

@@ -40,12 +40,17 @@ type Config struct {
 
 	// Checkpoints: every CheckpointInterval and at shutdown each detector's
 	// state is put in the JetStream key-value bucket StateBucket under
-	// "<Group>.<family>", and read back at start.
-	StateBucket        string
-	CheckpointInterval time.Duration
+	// "<Group>.<family>.head" and its chunks, and read back at start. Each
+	// is compressed and split into chunks of at most CheckpointChunkBytes
+	// (default and maximum: the server's max payload less 1 KiB), written
+	// so a half-written set is never restored (see checkpointer).
+	StateBucket          string
+	CheckpointInterval   time.Duration
+	CheckpointChunkBytes int
 
 	// HTTPAddr, if set, serves /metrics (Prometheus: messages per handler,
-	// findings per kind), /healthz (fails once any handler has stopped),
+	// findings per kind), /healthz (fails once any handler has stopped, or
+	// while the last checkpoint save failed),
 	// /readyz and /debug/pprof/. Bind it to loopback or a private interface.
 	HTTPAddr string
 
@@ -58,10 +63,17 @@ type Config struct {
 	Task      taskdetect.Config
 	Telemetry teledetect.Config
 
-	Routing   schemas.RoutingConfig
+	Routing schemas.RoutingConfig
+	// Limits are ingest's: events outside [Now-MaxPast, Now+MaxFuture]
+	// are ignored (counted in tributary_detect_ignored_total), and a
+	// restored tenant clock beyond Now+MaxFuture is restarted.
 	Limits    schemas.Limits
 	Router    router.Config
 	Provision provision.Config
+
+	// Now is the real clock events are judged against (default time.Now;
+	// tests set it).
+	Now func() time.Time
 }
 
 // WithDefaults fills unset fields.
@@ -87,6 +99,9 @@ func (c Config) WithDefaults() Config {
 	if c.Limits == (schemas.Limits{}) {
 		c.Limits = schemas.DefaultLimits()
 	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	c.Auth = c.Auth.WithDefaults()
 	c.Task = c.Task.WithDefaults()
 	c.Telemetry = c.Telemetry.WithDefaults()
@@ -109,6 +124,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("detect: StartFrom %q is not earliest or latest", c.StartFrom))
 	case c.StartFrom == "latest" && !c.AllowLatest:
 		errs = append(errs, errors.New("detect: StartFrom latest skips every retained event and is for tests only (AllowLatest is not set)"))
+	}
+	if c.CheckpointChunkBytes < 0 {
+		errs = append(errs, fmt.Errorf("detect: CheckpointChunkBytes %d must not be negative", c.CheckpointChunkBytes))
 	}
 	if c.CheckpointInterval <= 0 {
 		errs = append(errs, fmt.Errorf("detect: CheckpointInterval %s must be positive", c.CheckpointInterval))

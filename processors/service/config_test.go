@@ -16,6 +16,7 @@ func TestConfigValidate(t *testing.T) {
 		{name: "latest with the opt-in", mutate: func(c *Config) { c.StartFrom, c.AllowLatest = "latest", true }},
 		{name: "latest without the opt-in", mutate: func(c *Config) { c.StartFrom = "latest" }, wantErr: []string{"StartFrom latest", "AllowLatest"}},
 		{name: "unknown start", mutate: func(c *Config) { c.StartFrom = "yesterday" }, wantErr: []string{`StartFrom "yesterday"`}},
+		{name: "negative chunk size", mutate: func(c *Config) { c.CheckpointChunkBytes = -1 }, wantErr: []string{"CheckpointChunkBytes -1"}},
 		{name: "every problem at once", mutate: func(c *Config) { c.NATSURL, c.KafkaBrokers = "", nil },
 			wantErr: []string{"NATSURL is empty", "KafkaBrokers is empty"}},
 	}
@@ -39,5 +40,8 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if got := base.WithDefaults().StartFrom; got != "earliest" {
 		t.Fatalf("default StartFrom = %q, want earliest", got)
+	}
+	if base.WithDefaults().Now == nil {
+		t.Fatal("default Now is nil: events would be judged against no clock")
 	}
 }

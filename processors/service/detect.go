@@ -2,9 +2,11 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -42,6 +44,18 @@ type family struct {
 	pubMu  sync.Mutex         // one flush at a time, in order
 	outbox []schemas.Envelope // built once, so a retried publish keeps its id
 	kinds  []string           // the outbox's anomaly kinds, for metrics
+
+	skewLog atomic.Int64 // unix nanos of the last clock-skew warning
+}
+
+// skewLogEvery bounds clock-skew warnings per family: one producer with a
+// broken clock can send thousands a second, and the counter has them all.
+const skewLogEvery = 10 * time.Second
+
+// warnSkew reports whether a clock-skew warning is due at now.
+func (f *family) warnSkew(now time.Time) bool {
+	last := f.skewLog.Load()
+	return now.UnixNano()-last >= int64(skewLogEvery) && f.skewLog.CompareAndSwap(last, now.UnixNano())
 }
 
 // factories build the detectors by the names families declare
@@ -130,7 +144,9 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
-	cp, err := newCheckpointer(ctx, js, cfg, fams, log)
+	met := observe.New("detect")
+	dm := newDetectMetrics(met)
+	cp, err := newCheckpointer(ctx, js, cfg, fams, dm, log)
 	if err != nil {
 		return err
 	}
@@ -145,7 +161,6 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
-	met := observe.New("detect")
 	tp, shutdown, err := observe.Tracer(ctx, "detect", cfg.Tracing)
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
@@ -156,6 +171,9 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 		return shutdown(sctx)
 	})
 	health := daemon.NewHealth(r)
+	// State that cannot be saved is lost at the next restart: a failing
+	// checkpoint makes the service unhealthy until a save succeeds.
+	health.Check("checkpoint", cp.Err)
 	for _, f := range fams {
 		for _, in := range f.inputs {
 			name := cfg.Group + "-" + f.name
@@ -165,7 +183,7 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 			}
 			closers = append(closers, sub.Close)
 			hname := f.name + "-" + sanitize(in.topic)
-			h := r.AddConsumerHandler(name+"-"+sanitize(in.topic), in.topic, sub, handler(f, cfg, out, met, log))
+			h := r.AddConsumerHandler(name+"-"+sanitize(in.topic), in.topic, sub, handler(f, cfg, out, met, dm, log))
 			h.AddMiddleware(observe.TraceMiddleware(tp, hname), met.Middleware(hname, nil))
 			health.Track(hname, h)
 		}
@@ -199,11 +217,25 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 // the finding waits in the outbox and goes out first on the next call.
 // Observe holds the family's lock; publishing holds another, so a slow
 // broker does not stall the detector's other inputs.
-func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, log *slog.Logger) message.NoPublishHandlerFunc {
+func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, dm *detectMetrics, log *slog.Logger) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
-		env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, time.Time{}, cfg.Limits)
+		now := cfg.Now()
+		ev, err := decode(msg, now, cfg.Limits)
 		if err != nil {
-			log.Debug("detect: skip invalid event", "family", f.name, "id", msg.UUID, "err", err)
+			// Ingest dead-letters these already; here they are counted and
+			// skipped. A clock-skewed one is worth a warning: fed to the
+			// detector it would move its tenant's watermark.
+			reason := "invalid"
+			if errors.Is(err, schemas.ErrClockSkew) {
+				reason = "clock_skew"
+				if f.warnSkew(now) {
+					log.Warn("detect: event outside the accepted time window ignored (further ones within 10s only counted)",
+						"family", f.name, "id", msg.UUID, "err", err)
+				}
+			} else {
+				log.Debug("detect: skip invalid event", "family", f.name, "id", msg.UUID, "err", err)
+			}
+			dm.ignored.WithLabelValues(f.name, reason).Inc()
 			return nil
 		}
 		var opts []schemas.Option
@@ -211,7 +243,7 @@ func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, l
 			opts = append(opts, schemas.WithTraceParent(traceParent(sc)))
 		}
 		f.mu.Lock()
-		for _, fd := range f.det.Observe(stream.Event{ID: env.ID, Tenant: env.Tenant, Time: env.Time, Payload: p}) {
+		for _, fd := range f.det.Observe(ev) {
 			a, err := schemas.NewEvent(cfg.Source, fd.Tenant, fd.Anomaly, opts...)
 			if err != nil {
 				log.Error("detect: invalid finding dropped", "kind", fd.Anomaly.Kind, "err", err)
@@ -223,6 +255,19 @@ func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, l
 		f.mu.Unlock()
 		return f.flush(msg.Context(), out, met, log)
 	}
+}
+
+// decode validates a message as ingest does, against the real clock and
+// the same limits: an event outside [now-MaxPast, now+MaxFuture] is one
+// ingest dead-letters, and fed to a detector a future-dated one would move
+// its tenant's watermark and make the tenant's real events late (issue 11:
+// decoding with a zero now skipped this check).
+func decode(msg *message.Message, now time.Time, limits schemas.Limits) (stream.Event, error) {
+	env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, now, limits)
+	if err != nil {
+		return stream.Event{}, err
+	}
+	return stream.Event{ID: env.ID, Tenant: env.Tenant, Time: env.Time, Payload: p}, nil
 }
 
 // flush publishes the outbox in order.

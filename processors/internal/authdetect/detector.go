@@ -35,7 +35,7 @@ type ipState struct {
 
 // state is everything the detector knows; it is what Snapshot stores.
 type state struct {
-	Clock    stream.Clock               `json:"clock"`
+	Clocks   stream.Clocks              `json:"clocks"` // per tenant
 	FailUser stream.Keyed[stream.Burst] `json:"fail_user"`
 	FailIP   stream.Keyed[ipState]      `json:"fail_ip"`
 	MFA      stream.Keyed[stream.Burst] `json:"mfa"`
@@ -67,7 +67,7 @@ func New(cfg Config) (*Detector, error) {
 
 func (d *Detector) reset() {
 	c := d.cfg
-	d.s.Clock.Lateness = c.Lateness
+	d.s.Clocks.Lateness = c.Lateness
 	d.s.FailUser = rebound(d.s.FailUser, c)
 	d.s.FailIP = rebound(d.s.FailIP, c)
 	d.s.MFA = rebound(d.s.MFA, c)
@@ -88,18 +88,19 @@ func (d *Detector) Late() int { return d.s.Late }
 
 // Observe feeds one auth event; other payloads are ignored.
 func (d *Detector) Observe(ev stream.Event) []stream.Finding {
-	if d.s.Clock.Observe(ev.Time) {
+	if d.s.Clocks.Observe(ev.Tenant, ev.Time) {
 		d.s.Late++
 		return nil
 	}
 	d.s.Events++
 	if d.s.Events%expireEvery == 0 {
-		wm := d.s.Clock.Watermark()
-		d.s.FailUser.Expire(wm)
-		d.s.FailIP.Expire(wm)
-		d.s.MFA.Expire(wm)
-		d.s.Denied.Expire(wm)
-		d.s.Users.Expire(wm)
+		wm := d.s.Clocks.KeyWatermark
+		d.s.FailUser.ExpireBy(wm)
+		d.s.FailIP.ExpireBy(wm)
+		d.s.MFA.ExpireBy(wm)
+		d.s.Denied.ExpireBy(wm)
+		d.s.Users.ExpireBy(wm)
+		d.s.Clocks.Forget(d.cfg.Idle)
 	}
 	switch p := ev.Payload.(type) {
 	case schemas.LoginFailed:
@@ -116,7 +117,7 @@ func (d *Detector) Observe(ev stream.Event) []stream.Finding {
 
 func (d *Detector) burst(ev stream.Event, k *stream.Keyed[stream.Burst], userName string, b Burst, kind string) []stream.Finding {
 	st := k.Get(stream.Key(ev.Tenant, userName), ev.Time)
-	hits, fire := st.Add(stream.Hit{T: ev.Time, ID: ev.ID}, b.Window, b.Min, d.s.Clock.Watermark())
+	hits, fire := st.Add(stream.Hit{T: ev.Time, ID: ev.ID}, b.Window, b.Min, d.s.Clocks.Watermark(ev.Tenant))
 	if !fire {
 		return nil
 	}
@@ -131,7 +132,7 @@ func (d *Detector) failed(ev stream.Event, p schemas.LoginFailed) []stream.Findi
 	}
 	c := d.cfg.FailedPerIP
 	ip := d.s.FailIP.Get(stream.Key(ev.Tenant, p.SourceIP), ev.Time)
-	hits := ip.Fail.Observe(stream.Hit{T: ev.Time, ID: ev.ID, Label: p.User}, c.Window, max(4*c.Min, 4*d.cfg.StuffingUsers, 64), d.s.Clock.Watermark())
+	hits := ip.Fail.Observe(stream.Hit{T: ev.Time, ID: ev.ID, Label: p.User}, c.Window, max(4*c.Min, 4*d.cfg.StuffingUsers, 64), d.s.Clocks.Watermark(ev.Tenant))
 	if hits == nil { // duplicate delivery
 		return out
 	}
@@ -216,6 +217,10 @@ func (d *Detector) finding(tenant, kind, etype, eid string, score float64, hits 
 	return stream.NewFinding(tenant, kind, schemas.FamilyAuth, schemas.Entity{Type: etype, ID: eid}, score,
 		hits[0].T, hits[len(hits)-1].T, Name, ev, stream.IDs(hits, 50))
 }
+
+// ClampClocks restarts the tenant clocks after notAfter; see
+// stream.Detector.
+func (d *Detector) ClampClocks(notAfter time.Time) []string { return d.s.Clocks.Clamp(notAfter) }
 
 // Snapshot encodes the whole state as JSON.
 func (d *Detector) Snapshot() ([]byte, error) { return json.Marshal(&d.s) }

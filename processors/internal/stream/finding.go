@@ -2,6 +2,7 @@ package stream
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -29,10 +30,14 @@ type Finding struct {
 // not safe for concurrent use: the caller serialises events (one mutex per
 // detector), which also makes findings deterministic for a given order.
 // Snapshot and Restore round-trip the whole state (see package doc).
+// ClampClocks restarts every tenant clock after notAfter (see
+// Clocks.Clamp) and returns those tenants: the caller runs it after
+// Restore with the real now plus the accepted clock skew.
 type Detector interface {
 	Observe(ev Event) []Finding
 	Snapshot() ([]byte, error)
 	Restore(data []byte) error
+	ClampClocks(notAfter time.Time) []string
 }
 
 // maxRelated bounds related_event_ids well under schemas' list limit.
@@ -84,3 +89,11 @@ func I(v int) string { return strconv.Itoa(v) }
 // Key joins a tenant and an entity id into a state key, so tenants never
 // share state.
 func Key(tenant, id string) string { return tenant + "\x00" + id }
+
+// SplitKey is Key's inverse; a key without a tenant has tenant "".
+func SplitKey(k string) (tenant, id string) {
+	if t, id, ok := strings.Cut(k, "\x00"); ok {
+		return t, id
+	}
+	return "", k
+}

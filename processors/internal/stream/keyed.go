@@ -2,6 +2,7 @@ package stream
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -63,12 +64,20 @@ func (k *Keyed[V]) Len() int { return len(k.M) }
 
 // Expire forgets keys not seen since watermark − Idle.
 func (k *Keyed[V]) Expire(watermark time.Time) {
-	if k.Idle <= 0 || watermark.IsZero() {
+	k.ExpireBy(func(string) time.Time { return watermark })
+}
+
+// ExpireBy forgets keys not seen since watermark(key) − Idle; a zero
+// watermark keeps the key. Detectors pass their tenant's watermark
+// (Clocks.KeyWatermark), so one tenant's time never expires another's
+// state.
+func (k *Keyed[V]) ExpireBy(watermark func(key string) time.Time) {
+	if k.Idle <= 0 {
 		return
 	}
-	horizon := watermark.Add(-k.Idle)
 	for key, e := range k.M {
-		if e.Seen.Before(horizon) {
+		wm := watermark(key)
+		if !wm.IsZero() && e.Seen.Before(wm.Add(-k.Idle)) {
 			delete(k.M, key)
 		}
 	}
@@ -79,6 +88,22 @@ func (k *Keyed[V]) Each(f func(key string, v *V)) {
 	keys := make([]string, 0, len(k.M))
 	for key := range k.M {
 		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		f(key, &k.M[key].V)
+	}
+}
+
+// EachTenant calls f for every key of tenant (see Key) in key order. It
+// walks the whole map but sorts only the tenant's keys.
+func (k *Keyed[V]) EachTenant(tenant string, f func(key string, v *V)) {
+	prefix := tenant + "\x00"
+	var keys []string
+	for key := range k.M {
+		if strings.HasPrefix(key, prefix) {
+			keys = append(keys, key)
+		}
 	}
 	slices.Sort(keys)
 	for _, key := range keys {

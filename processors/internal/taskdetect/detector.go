@@ -12,6 +12,9 @@ import (
 	"github.com/tributary-io/tributary/schemas"
 )
 
+// expireEvery amortises the idle-key sweep over this many events.
+const expireEvery = 1024
+
 type series struct {
 	Outcomes stream.Burst    `json:"outcomes"` // terminal events, label "f" for failures
 	Base     float64         `json:"base"`     // learned failure rate
@@ -34,10 +37,11 @@ type task struct {
 }
 
 type state struct {
-	Clock    stream.Clock         `json:"clock"`
-	Series   stream.Keyed[series] `json:"series"`
-	Tasks    stream.Keyed[task]   `json:"tasks"`
-	LastScan time.Time            `json:"last_scan"`
+	Clocks stream.Clocks        `json:"clocks"` // per tenant
+	Series stream.Keyed[series] `json:"series"`
+	Tasks  stream.Keyed[task]   `json:"tasks"`
+	// LastScan is each tenant's watermark at its last stuck-task scan.
+	LastScan map[string]time.Time `json:"last_scans"`
 	Late     int                  `json:"late"`
 	Events   int                  `json:"events"`
 }
@@ -66,7 +70,10 @@ func New(cfg Config) (*Detector, error) {
 }
 
 func (d *Detector) reset() {
-	d.s.Clock.Lateness = d.cfg.Lateness
+	d.s.Clocks.Lateness = d.cfg.Lateness
+	if d.s.LastScan == nil {
+		d.s.LastScan = map[string]time.Time{}
+	}
 	if d.s.Series.M == nil {
 		d.s.Series = stream.NewKeyed[series](d.cfg.MaxKeys, d.cfg.Idle)
 	}
@@ -80,11 +87,21 @@ func (d *Detector) reset() {
 // Observe feeds one task event; other payloads are ignored. Stuck tasks are
 // reported from whichever event moves the watermark past their limit.
 func (d *Detector) Observe(ev stream.Event) []stream.Finding {
-	if d.s.Clock.Observe(ev.Time) {
+	if d.s.Clocks.Observe(ev.Tenant, ev.Time) {
 		d.s.Late++
 		return nil
 	}
 	d.s.Events++
+	if d.s.Events%expireEvery == 0 {
+		d.s.Series.ExpireBy(d.s.Clocks.KeyWatermark)
+		d.s.Tasks.ExpireBy(d.s.Clocks.KeyWatermark)
+		d.s.Clocks.Forget(d.cfg.Idle)
+		for tenant := range d.s.LastScan {
+			if _, ok := d.s.Clocks.T[tenant]; !ok {
+				delete(d.s.LastScan, tenant)
+			}
+		}
+	}
 	var out []stream.Finding
 	switch p := ev.Payload.(type) {
 	case schemas.TaskStarted:
@@ -107,7 +124,7 @@ func (d *Detector) Observe(ev stream.Event) []stream.Finding {
 	case schemas.TaskRetried:
 		out = append(out, d.retried(ev, p)...)
 	}
-	return append(out, d.scan()...)
+	return append(out, d.scan(ev.Tenant)...)
 }
 
 func (d *Detector) done(ev stream.Event, r schemas.TaskRef) {
@@ -126,7 +143,7 @@ func (d *Detector) outcome(ev stream.Event, r schemas.TaskRef, failed bool, durM
 	}
 	var out []stream.Finding
 	c := d.cfg
-	if s.Outcomes.Observe(stream.Hit{T: ev.Time, ID: ev.ID, Label: label}, c.FailWindow, 4096, d.s.Clock.Watermark()) == nil {
+	if s.Outcomes.Observe(stream.Hit{T: ev.Time, ID: ev.ID, Label: label}, c.FailWindow, 4096, d.s.Clocks.Watermark(ev.Tenant)) == nil {
 		return nil // redelivered
 	}
 	hits := s.Outcomes.W.Span(ev.Time.Add(-c.FailWindow), ev.Time)
@@ -225,7 +242,7 @@ func (d *Detector) retried(ev stream.Event, p schemas.TaskRetried) []stream.Find
 	id := p.TaskType + "/" + p.Queue
 	s := d.s.Series.Get(stream.Key(ev.Tenant, id), ev.Time)
 	c := d.cfg
-	hits, fire := s.Retries.Add(stream.Hit{T: ev.Time, ID: ev.ID, Label: p.TaskID}, c.RetryWindow, c.RetryMin, d.s.Clock.Watermark())
+	hits, fire := s.Retries.Add(stream.Hit{T: ev.Time, ID: ev.ID, Label: p.TaskID}, c.RetryWindow, c.RetryMin, d.s.Clocks.Watermark(ev.Tenant))
 	if !fire {
 		return nil
 	}
@@ -233,18 +250,18 @@ func (d *Detector) retried(ev stream.Event, p schemas.TaskRetried) []stream.Find
 		map[string]string{"retries": stream.I(len(hits)), "distinct_tasks": stream.I(stream.Distinct(hits)), "window": c.RetryWindow.String()})}
 }
 
-// scan reports open tasks older than their limit at the watermark; it runs
-// at most once per second of event time and also expires idle keys.
-func (d *Detector) scan() []stream.Finding {
-	wm := d.s.Clock.Watermark()
-	if wm.Sub(d.s.LastScan) < time.Second {
+// scan reports tenant's open tasks older than their limit at the tenant's
+// watermark; it runs at most once per second of the tenant's event time.
+// A tenant whose every event stops gets no new stuck-task finding until
+// its next event: no other tenant's clock may decide for it.
+func (d *Detector) scan(tenant string) []stream.Finding {
+	wm := d.s.Clocks.Watermark(tenant)
+	if wm.Sub(d.s.LastScan[tenant]) < time.Second {
 		return nil
 	}
-	d.s.LastScan = wm
-	d.s.Series.Expire(wm)
-	d.s.Tasks.Expire(wm)
+	d.s.LastScan[tenant] = wm
 	var out []stream.Finding
-	d.s.Tasks.Each(func(key string, t *task) {
+	d.s.Tasks.EachTenant(tenant, func(key string, t *task) {
 		if t.Done || t.Alerted || t.Started.IsZero() {
 			return
 		}
@@ -253,7 +270,7 @@ func (d *Detector) scan() []stream.Finding {
 			return
 		}
 		t.Alerted = true
-		tenant, taskID := splitKey(key)
+		_, taskID := stream.SplitKey(key)
 		typ, queue := splitSeries(t.Series)
 		out = append(out, stream.NewFinding(tenant, KindStuck, schemas.FamilyTask, schemas.Entity{Type: "task_id", ID: taskID},
 			wm.Sub(t.Started).Seconds()/limit.Seconds(), t.Started, wm, Name, map[string]string{
@@ -264,7 +281,7 @@ func (d *Detector) scan() []stream.Finding {
 }
 
 func (d *Detector) limit(key, seriesID string) time.Duration {
-	tenant, _ := splitKey(key)
+	tenant, _ := stream.SplitKey(key)
 	s, ok := d.s.Series.Peek(stream.Key(tenant, seriesID))
 	if !ok || s.Lat.N < d.cfg.LatWarmup {
 		return d.cfg.StuckDefault
@@ -278,6 +295,10 @@ func (d *Detector) finding(tenant, kind, etype, eid string, score float64, span,
 		span[0].T, span[len(span)-1].T, Name, ev, stream.IDs(related, 50))
 }
 
+// ClampClocks restarts the tenant clocks after notAfter; see
+// stream.Detector.
+func (d *Detector) ClampClocks(notAfter time.Time) []string { return d.s.Clocks.Clamp(notAfter) }
+
 // Snapshot encodes the whole state as JSON.
 func (d *Detector) Snapshot() ([]byte, error) { return json.Marshal(&d.s) }
 
@@ -290,15 +311,6 @@ func (d *Detector) Restore(data []byte) error {
 	d.s = s
 	d.reset()
 	return nil
-}
-
-func splitKey(k string) (tenant, id string) {
-	for i := range len(k) {
-		if k[i] == 0 {
-			return k[:i], k[i+1:]
-		}
-	}
-	return "", k
 }
 
 func splitSeries(s string) (typ, queue string) {

@@ -3,6 +3,7 @@ package teledetect
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -10,6 +11,9 @@ import (
 	"github.com/tributary-io/tributary/processors/internal/stream"
 	"github.com/tributary-io/tributary/schemas"
 )
+
+// expireEvery amortises the idle-key sweep over this many events.
+const expireEvery = 1024
 
 type metric struct {
 	S     series.State `json:"s"`
@@ -26,21 +30,24 @@ type host struct {
 }
 
 type state struct {
-	Clock     stream.Clock               `json:"clock"` // all telemetry
-	HBClock   stream.Clock               `json:"hb_clock"`
-	Metrics   stream.Keyed[metric]       `json:"metrics"`
-	Hosts     stream.Keyed[host]         `json:"hosts"`
-	Errors    stream.Keyed[stream.Burst] `json:"errors"`
-	LastScan  time.Time                  `json:"last_scan"`
-	Late      int                        `json:"late"`
-	LastSweep time.Time                  `json:"last_sweep"`
+	Clocks   stream.Clocks              `json:"clocks"`    // all telemetry, per tenant
+	HBClocks stream.Clocks              `json:"hb_clocks"` // heartbeats, per tenant
+	Metrics  stream.Keyed[metric]       `json:"metrics"`
+	Hosts    stream.Keyed[host]         `json:"hosts"`
+	Errors   stream.Keyed[stream.Burst] `json:"errors"`
+	// LastScan is each tenant's heartbeat watermark at its last scan.
+	LastScan map[string]time.Time `json:"last_scans"`
+	Late     int                  `json:"late"`
+	Events   int                  `json:"events"`
 }
 
 // Detector is the telemetry family's detector; see stream.Detector.
 //
-// Silence is judged on the heartbeat stream's own watermark: metrics, logs
-// and heartbeats arrive on different topics with different lag, and only
-// heartbeats promise when the next one is due.
+// Silence is judged on the heartbeat stream's own watermark, per tenant:
+// metrics, logs and heartbeats arrive on different topics with different
+// lag, and only heartbeats promise when the next one is due. A tenant whose
+// every heartbeat stops is judged at its next heartbeat: no other tenant's
+// clock may decide for it.
 type Detector struct {
 	cfg Config
 	s   state
@@ -65,7 +72,10 @@ func New(cfg Config) (*Detector, error) {
 
 func (d *Detector) reset() {
 	c := d.cfg
-	d.s.Clock.Lateness, d.s.HBClock.Lateness = c.Lateness, c.Lateness
+	d.s.Clocks.Lateness, d.s.HBClocks.Lateness = c.Lateness, c.Lateness
+	if d.s.LastScan == nil {
+		d.s.LastScan = map[string]time.Time{}
+	}
 	if d.s.Metrics.M == nil {
 		d.s.Metrics = stream.NewKeyed[metric](c.MaxKeys, c.Idle)
 	}
@@ -82,14 +92,22 @@ func (d *Detector) reset() {
 
 // Observe feeds one telemetry event; other payloads are ignored.
 func (d *Detector) Observe(ev stream.Event) []stream.Finding {
-	if _, hb := ev.Payload.(schemas.Heartbeat); !hb && d.s.Clock.Observe(ev.Time) {
+	if _, hb := ev.Payload.(schemas.Heartbeat); !hb && d.s.Clocks.Observe(ev.Tenant, ev.Time) {
 		d.s.Late++
 		return nil
 	}
-	if wm := d.s.Clock.Watermark(); wm.Sub(d.s.LastSweep) > time.Minute {
-		d.s.LastSweep = wm
-		d.s.Metrics.Expire(wm)
-		d.s.Errors.Expire(wm)
+	d.s.Events++
+	if d.s.Events%expireEvery == 0 {
+		d.s.Metrics.ExpireBy(d.s.Clocks.KeyWatermark)
+		d.s.Errors.ExpireBy(d.s.Clocks.KeyWatermark)
+		d.s.Hosts.ExpireBy(d.s.HBClocks.KeyWatermark)
+		d.s.Clocks.Forget(d.cfg.Idle)
+		d.s.HBClocks.Forget(d.cfg.Idle)
+		for tenant := range d.s.LastScan {
+			if _, ok := d.s.HBClocks.T[tenant]; !ok {
+				delete(d.s.LastScan, tenant)
+			}
+		}
 	}
 	switch p := ev.Payload.(type) {
 	case schemas.MetricSample:
@@ -100,7 +118,7 @@ func (d *Detector) Observe(ev stream.Event) []stream.Finding {
 		}
 		id := p.Host + "/" + p.Service
 		b := d.s.Errors.Get(stream.Key(ev.Tenant, id), ev.Time)
-		hits, fire := b.Add(stream.Hit{T: ev.Time, ID: ev.ID}, d.cfg.ErrWindow, d.cfg.ErrMin, d.s.Clock.Watermark())
+		hits, fire := b.Add(stream.Hit{T: ev.Time, ID: ev.ID}, d.cfg.ErrWindow, d.cfg.ErrMin, d.s.Clocks.Watermark(ev.Tenant))
 		if !fire {
 			return nil
 		}
@@ -149,7 +167,7 @@ func (d *Detector) metric(ev stream.Event, p schemas.MetricSample) []stream.Find
 }
 
 func (d *Detector) heartbeat(ev stream.Event, p schemas.Heartbeat) []stream.Finding {
-	if d.s.HBClock.Observe(ev.Time) {
+	if d.s.HBClocks.Observe(ev.Tenant, ev.Time) {
 		d.s.Late++
 		return nil
 	}
@@ -158,31 +176,39 @@ func (d *Detector) heartbeat(ev stream.Event, p schemas.Heartbeat) []stream.Find
 		h.Last, h.LastID, h.Alerted = ev.Time, ev.ID, false
 	}
 	h.Interval = max(h.Interval, time.Duration(p.IntervalMS)*time.Millisecond)
-	return d.scanSilent()
+	return d.scanSilent(ev.Tenant)
 }
 
-// scanSilent runs at most once per second of heartbeat time.
-func (d *Detector) scanSilent() []stream.Finding {
-	wm := d.s.HBClock.Watermark()
-	if wm.Sub(d.s.LastScan) < time.Second {
+// scanSilent judges tenant's hosts at most once per second of its
+// heartbeat time.
+func (d *Detector) scanSilent(tenant string) []stream.Finding {
+	wm := d.s.HBClocks.Watermark(tenant)
+	if wm.Sub(d.s.LastScan[tenant]) < time.Second {
 		return nil
 	}
-	d.s.LastScan = wm
-	d.s.Hosts.Expire(wm)
+	d.s.LastScan[tenant] = wm
 	var out []stream.Finding
-	d.s.Hosts.Each(func(key string, h *host) {
+	d.s.Hosts.EachTenant(tenant, func(key string, h *host) {
 		due := time.Duration(d.cfg.SilentAfter * float64(h.Interval))
 		if h.Alerted || wm.Sub(h.Last) <= due {
 			return
 		}
 		h.Alerted = true
-		tenant, name := split(key)
+		_, name := stream.SplitKey(key)
 		out = append(out, stream.NewFinding(tenant, KindSilentHost, schemas.FamilyTelemetry, schemas.Entity{Type: "host", ID: name},
 			wm.Sub(h.Last).Seconds()/due.Seconds(), h.Last, wm, Name, map[string]string{
 				"last_heartbeat": h.Last.Format(time.RFC3339), "interval": h.Interval.String(), "silent_for": wm.Sub(h.Last).String()},
 			[]string{h.LastID}))
 	})
 	return out
+}
+
+// ClampClocks restarts the tenant clocks after notAfter; see
+// stream.Detector.
+func (d *Detector) ClampClocks(notAfter time.Time) []string {
+	out := append(d.s.Clocks.Clamp(notAfter), d.s.HBClocks.Clamp(notAfter)...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Snapshot encodes the whole state as JSON.
@@ -197,15 +223,6 @@ func (d *Detector) Restore(data []byte) error {
 	d.s = s
 	d.reset()
 	return nil
-}
-
-func split(k string) (string, string) {
-	for i := range len(k) {
-		if k[i] == 0 {
-			return k[:i], k[i+1:]
-		}
-	}
-	return "", k
 }
 
 func truncate(s string, n int) string {
