@@ -82,6 +82,13 @@ type IngestConfig struct {
 	KafkaSessionTimeout time.Duration
 	AckWait             time.Duration
 
+	// PoisonMaxDeliveries bounds how often a poison message is delivered
+	// while its dead-letter publish fails for a reason that may pass;
+	// then it is stored in dead_letters directly (truncated) and acked. A
+	// publish refused for the message itself (too large) takes that path
+	// at once. Errors about a server's state are never bounded. Default 5.
+	PoisonMaxDeliveries int
+
 	Routing   schemas.RoutingConfig
 	Limits    schemas.Limits
 	Router    router.Config
@@ -121,6 +128,9 @@ func (c IngestConfig) WithDefaults() IngestConfig {
 	}
 	if c.AckWait == 0 {
 		c.AckWait = 10 * time.Second
+	}
+	if c.PoisonMaxDeliveries == 0 {
+		c.PoisonMaxDeliveries = 5
 	}
 	if c.StatsInterval == 0 {
 		c.StatsInterval = 30 * time.Second
@@ -166,6 +176,9 @@ func (c IngestConfig) Validate() error {
 	}
 	if c.KafkaSessionTimeout < time.Second || c.AckWait < time.Second {
 		errs = append(errs, fmt.Errorf("ingest: KafkaSessionTimeout %s and AckWait %s must be at least 1s", c.KafkaSessionTimeout, c.AckWait))
+	}
+	if c.PoisonMaxDeliveries < 1 {
+		errs = append(errs, fmt.Errorf("ingest: PoisonMaxDeliveries %d must be at least 1", c.PoisonMaxDeliveries))
 	}
 	if c.Limits.MaxPast > maxPastLimit {
 		errs = append(errs, fmt.Errorf("ingest: Limits.MaxPast %s exceeds %s: one insert would span too many daily partitions", c.Limits.MaxPast, maxPastLimit))

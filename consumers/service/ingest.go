@@ -114,29 +114,42 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	kc := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...), Timeout: 2 * time.Second}
 	health := daemon.NewHealth(r)
 	writers := map[string]*clickhouse.BatchWriter{}
-	for _, s := range subs {
-		w, ok := writers[s.table.Name]
-		if !ok {
-			w, err = clickhouse.NewBatchWriter(conn, clickhouse.BatchConfig{
-				Table: s.table.Name, Columns: s.table.Columns, MaxRows: cfg.BatchRows,
-				FlushInterval: cfg.FlushInterval, MaxPendingRows: cfg.BufferRows, Observe: st.met.Table(s.table.Name),
-				Tracer: tp.Tracer("github.com/tributary-io/tributary/infra/clickhouse"),
-			}, log)
-			if err != nil {
-				return fmt.Errorf("ingest: %w", err)
-			}
-			w.Start(writerCtx)
-			writers[s.table.Name] = w
-			st.addWriter(s.table.Name, w)
-			// Closed after the router (closers run in reverse), so in-flight
-			// handlers finish their batch first.
-			closers = append(closers, func() error {
-				cctx, cancel := context.WithTimeout(writerCtx, cfg.ShutdownTimeout)
-				defer cancel()
-				return w.Close(cctx)
-			})
+	writerFor := func(table ingest.Table) (*clickhouse.BatchWriter, error) {
+		if w, ok := writers[table.Name]; ok {
+			return w, nil
 		}
-		h, err := addHandler(r, cfg, js, s, w, dlqPubs, routes, st, tp, log)
+		w, err := clickhouse.NewBatchWriter(conn, clickhouse.BatchConfig{
+			Table: table.Name, Columns: table.Columns, MaxRows: cfg.BatchRows,
+			FlushInterval: cfg.FlushInterval, MaxPendingRows: cfg.BufferRows, Observe: st.met.Table(table.Name),
+			Tracer: tp.Tracer("github.com/tributary-io/tributary/infra/clickhouse"),
+		}, log)
+		if err != nil {
+			return nil, err
+		}
+		w.Start(writerCtx)
+		writers[table.Name] = w
+		st.addWriter(table.Name, w)
+		// Closed after the router (closers run in reverse), so in-flight
+		// handlers finish their batch first.
+		closers = append(closers, func() error {
+			cctx, cancel := context.WithTimeout(writerCtx, cfg.ShutdownTimeout)
+			defer cancel()
+			return w.Close(cctx)
+		})
+		return w, nil
+	}
+	// Every event handler's terminal path writes to dead_letters, so its
+	// writer exists before any handler.
+	deadLetters, err := writerFor(ingest.Table{Name: ingest.DeadLettersTable, Columns: ingest.DeadLettersColumns})
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	for _, s := range subs {
+		w, err := writerFor(s.table)
+		if err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		h, err := addHandler(r, cfg, js, s, w, deadLetters, dlqPubs, routes, st, tp, log)
 		if err != nil {
 			return fmt.Errorf("ingest: %w", err)
 		}
@@ -167,9 +180,11 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 }
 
 // addHandler registers one subscription with the standard stack plus,
-// innermost first: metrics, then (event tables only) the filtered poison
-// queue to the family's dead-letter destination on the same transport.
-func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s subscription, w *clickhouse.BatchWriter,
+// innermost first: metrics, then (event tables only) the dead-letter
+// middleware: poison goes to the family's dead-letter destination on the
+// same transport, or, when that destination refuses it, straight into
+// dead_letters through deadLetters.
+func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s subscription, w, deadLetters *clickhouse.BatchWriter,
 	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, tp trace.TracerProvider, log *slog.Logger) (*message.Handler, error) {
 	sub, err := daemon.Subscriber(js, cfg.KafkaBrokers, consume(cfg, s), log)
 	if err != nil {
@@ -185,7 +200,9 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 	if err != nil {
 		return nil, err
 	}
-	poison, err := router.Poison(dlqPubs[s.transport], dlq.Name(), ingest.IsPoison)
+	direct := ingest.NewDeadLetters(deadLetters, s.transport, dlq.Name(), log)
+	poison, err := router.DeadLetter(router.DeadLetterConfig{Publisher: dlqPubs[s.transport], Topic: dlq.Name(),
+		IsPoison: ingest.IsPoison, Store: direct.Store, MaxDeliveries: cfg.PoisonMaxDeliveries, Logger: log.With("handler", name)})
 	if err != nil {
 		return nil, err
 	}

@@ -21,16 +21,19 @@ func TestIngestConfigValidate(t *testing.T) {
 		t.Fatalf("latest with the opt-in: %v", err)
 	}
 	d := ok.WithDefaults()
+	if d.PoisonMaxDeliveries != 5 {
+		t.Errorf("PoisonMaxDeliveries default = %d, want 5", d.PoisonMaxDeliveries)
+	}
 	if d.InFlight != 2*d.BatchRows || d.Router.CloseTimeout != d.ShutdownTimeout {
 		t.Errorf("defaults = in-flight %d for batch %d, close %s for shutdown %s", d.InFlight, d.BatchRows, d.Router.CloseTimeout, d.ShutdownTimeout)
 	}
 
 	bad := ok.WithDefaults()
-	bad.NATSURL, bad.BufferRows, bad.AckWait = "", 1, time.Millisecond
+	bad.NATSURL, bad.BufferRows, bad.AckWait, bad.PoisonMaxDeliveries = "", 1, time.Millisecond, -1
 	bad.Limits.MaxPast = 90 * 24 * time.Hour
 	bad.StartFrom = "latest" // without AllowLatest
 	err := bad.Validate()
-	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast", "StartFrom latest"} {
+	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast", "StartFrom latest", "PoisonMaxDeliveries"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to name %s", err, want)
 		}

@@ -32,8 +32,8 @@ func (e *sendError) Unwrap() error { return e.err }
 //     so one bad row costs about log2(n) extra inserts instead of failing
 //     its neighbours (this also fixes "too many partitions for single INSERT
 //     block" when a replay spans more than 100 days);
-//   - a permanent failure while preparing (unknown table or column) fails
-//     them all: splitting cannot help.
+//   - a failure while preparing (unknown table or column, no rights) is
+//     never the rows' fault: it is retried like an outage (isTransient).
 func (w *BatchWriter) deliver(rows []*pendingRow) {
 	backoff := w.cfg.RetryMin
 	for attempt := 1; ; {
@@ -106,7 +106,7 @@ func (w *BatchWriter) insertOnce(rows []*pendingRow) error {
 	defer cancel()
 	b, err := w.conn.PrepareBatch(ctx, w.query)
 	if err != nil {
-		return fmt.Errorf("prepare %s batch: %w", w.cfg.Table, err)
+		return &prepareError{fmt.Errorf("prepare %s batch: %w", w.cfg.Table, err)}
 	}
 	defer func() { _ = b.Close() }()
 	for _, r := range rows {

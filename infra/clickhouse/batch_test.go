@@ -242,18 +242,60 @@ func TestBatchWriterServerRejectionIsolatedBySplitting(t *testing.T) {
 	}
 }
 
-func TestBatchWriterPrepareRejectionFailsBatch(t *testing.T) {
+// A detached or dropped table, missing rights or a database not yet
+// created make the server refuse the INSERT statement before any row is
+// sent: the rows are good and must wait, not fail (issue 11, item 2).
+func TestBatchWriterPrepareRejectionIsRetried(t *testing.T) {
+	var attached atomic.Bool
 	conn := &fakeConn{prepareErr: func(int) error {
-		return &ch.Exception{Code: 60, Message: "Table tributary.t doesn't exist."}
+		if !attached.Load() {
+			return &ch.Exception{Code: 60, Message: "Table tributary.t doesn't exist."}
+		}
+		return nil
 	}}
-	w := newTestWriter(t, conn, BatchConfig{MaxRows: 5, FlushInterval: time.Hour})
-	for i, err := range writeAll(t.Context(), w, ids(5)) {
-		if !errors.Is(err, ErrPermanent) {
-			t.Errorf("row %d: err = %v, want ErrPermanent", i, err)
+	w := newTestWriter(t, conn, BatchConfig{MaxRows: 5, FlushInterval: time.Hour, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond})
+	done := make(chan []error)
+	go func() { done <- writeAll(t.Context(), w, ids(5)) }()
+	waitRetries(t, w, 3)
+	select {
+	case errs := <-done:
+		t.Fatalf("Write returned while the table was missing: %v", errs)
+	default:
+	}
+	attached.Store(true)
+	for i, err := range <-done {
+		if err != nil {
+			t.Errorf("row %d: err = %v, want nil once the table is back", i, err)
 		}
 	}
-	if conn.prepares != 1 {
-		t.Fatalf("prepares = %d: a schema error must not be retried or split", conn.prepares)
+	if s := w.Stats(); s.RowsFailed != 0 || s.RowsWritten != 5 {
+		t.Fatalf("stats = %+v, want 5 written and none failed", s)
+	}
+}
+
+// Disk full while the parts are written is reported by Send: it is the
+// server's state, so the batch is retried whole, not split or failed.
+func TestBatchWriterServerStateOnSendIsRetried(t *testing.T) {
+	var full atomic.Bool
+	full.Store(true)
+	conn := &fakeConn{sendErr: func([][]any) error {
+		if full.Load() {
+			return &ch.Exception{Code: 243, Message: "Cannot reserve 1.00 MiB, not enough space"}
+		}
+		return nil
+	}}
+	w := newTestWriter(t, conn, BatchConfig{MaxRows: 8, FlushInterval: time.Hour, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond})
+	done := make(chan []error)
+	go func() { done <- writeAll(t.Context(), w, ids(8)) }()
+	waitRetries(t, w, 3)
+	full.Store(false)
+	for i, err := range <-done {
+		if err != nil {
+			t.Errorf("row %d: err = %v, want nil once the disk has room", i, err)
+		}
+	}
+	if conn.batches[0] != 8 {
+		t.Fatalf("batches = %v: a server-state error must not split the batch", conn.batches)
 	}
 }
 

@@ -12,8 +12,11 @@ import (
 var (
 	// ErrPermanent marks a row the server or driver will never accept as
 	// sent: a value that does not convert to its column, or a ClickHouse
-	// exception about the data or the schema. Retrying it is pointless; a
-	// consumer should dead-letter the event. Test with errors.Is.
+	// exception about the data itself. Retrying it is pointless; a consumer
+	// should dead-letter the event. It never marks a failure caused by the
+	// server's state (disk, rights, a missing table, the cluster): those are
+	// retried until they clear, because dead-lettering would move a good
+	// event out of its table. Test with errors.Is.
 	ErrPermanent = errors.New("permanent insert failure")
 	// ErrClosed is returned by Write when the writer was closed, or its
 	// context ended, before the row was inserted. The row's fate is unknown
@@ -22,42 +25,71 @@ var (
 	ErrClosed = errors.New("batch writer closed")
 )
 
-// transientCodes are ClickHouse exception codes that say "not now" rather
-// than "never": overload, timeouts, network, read-only replicas, Keeper.
-var transientCodes = map[int32]bool{
-	3:   true, // UNEXPECTED_END_OF_FILE
-	32:  true, // ATTEMPT_TO_READ_AFTER_EOF
-	159: true, // TIMEOUT_EXCEEDED
-	160: true, // TOO_SLOW
-	164: true, // READONLY (server or replica switched to read-only for maintenance)
-	202: true, // TOO_MANY_SIMULTANEOUS_QUERIES
-	203: true, // NO_FREE_CONNECTION
-	209: true, // SOCKET_TIMEOUT
-	210: true, // NETWORK_ERROR
-	236: true, // ABORTED
-	241: true, // MEMORY_LIMIT_EXCEEDED
-	242: true, // TABLE_IS_READ_ONLY
-	252: true, // TOO_MANY_PARTS (merges lag behind inserts); see isTransient
-	285: true, // TOO_FEW_LIVE_REPLICAS
-	319: true, // UNKNOWN_STATUS_OF_INSERT
-	394: true, // QUERY_WAS_CANCELLED
-	425: true, // SYSTEM_ERROR
-	999: true, // KEEPER_EXCEPTION
+// dataCodes are the ClickHouse exception codes that blame the rows sent:
+// a value the server cannot parse, convert or fit, or a constraint it
+// breaks. Only these make a row permanent.
+//
+// The list is closed on purpose. Every other code — disk full (243),
+// access denied (291, 497), authentication failed (516), unknown table or
+// database (60, 81), no ZooKeeper (225), read-only (164, 242), too many
+// parts (252), memory limit (241), timeouts, and codes this list has never
+// heard of — is treated as the server's state and retried: a wrongly
+// retried data error stalls one table loudly (the writer logs every retry)
+// and no event is lost, while a wrongly failed server error sends good
+// events to a dead-letter destination. That is the trade the transports
+// make too (see producers/publish.permanent).
+var dataCodes = map[int32]bool{
+	6:   true, // CANNOT_PARSE_TEXT
+	19:  true, // SIZE_OF_FIXED_STRING_DOESNT_MATCH
+	25:  true, // CANNOT_PARSE_ESCAPE_SEQUENCE
+	26:  true, // CANNOT_PARSE_QUOTED_STRING
+	27:  true, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+	38:  true, // CANNOT_PARSE_DATE
+	41:  true, // CANNOT_PARSE_DATETIME
+	53:  true, // TYPE_MISMATCH
+	69:  true, // ARGUMENT_OUT_OF_BOUND
+	70:  true, // CANNOT_CONVERT_TYPE
+	72:  true, // CANNOT_PARSE_NUMBER
+	117: true, // INCORRECT_DATA
+	128: true, // TOO_LARGE_ARRAY_SIZE
+	131: true, // TOO_LARGE_STRING_SIZE
+	190: true, // SIZES_OF_ARRAYS_DOESNT_MATCH (Nested columns of unequal length)
+	321: true, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+	349: true, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+	376: true, // CANNOT_PARSE_UUID
+	377: true, // ILLEGAL_SYNTAX_FOR_DATA_TYPE
+	395: true, // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO (a throwIf in a materialized view)
+	469: true, // VIOLATED_CONSTRAINT
 }
 
-// isTransient says whether retrying err later may succeed. Server exceptions
-// are judged by code; client-side encoding errors are permanent; anything
-// else is the client failing to reach or hear the server (refused, reset,
-// EOF, timeouts, pool exhaustion), which is exactly the outage we wait out.
+// prepareError marks a failure before any row was sent (PrepareBatch): the
+// server answered the INSERT statement itself, so the rows cannot be at
+// fault, whatever the code says.
+type prepareError struct{ err error }
+
+func (e *prepareError) Error() string { return e.err.Error() }
+func (e *prepareError) Unwrap() error { return e.err }
+
+// isTransient says whether retrying err later may succeed. Only an error
+// about the rows is permanent: a data exception while sending them (see
+// dataCodes) or a client-side encoding error. Anything else — the server
+// refusing the statement, the server's state, the client failing to reach
+// or hear the server (refused, reset, EOF, timeouts, pool exhaustion) — is
+// exactly the outage we wait out.
 func isTransient(err error) bool {
+	var pe *prepareError
+	if errors.As(err, &pe) {
+		return true
+	}
 	var ex *ch.Exception
 	if errors.As(err, &ex) {
 		// 252 is also "Too many partitions for single INSERT block": that one
-		// is about the batch's contents and never clears by waiting.
-		if ex.Code == 252 && strings.Contains(ex.Message, "partitions for single INSERT") {
-			return false
+		// is about the batch's contents (splitting it helps), unlike "too
+		// many parts", which clears once merges catch up.
+		if ex.Code == 252 {
+			return !strings.Contains(ex.Message, "partitions for single INSERT")
 		}
-		return transientCodes[ex.Code]
+		return !dataCodes[ex.Code]
 	}
 	var (
 		blockErr *proto.BlockError

@@ -10,6 +10,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
+
+	"github.com/tributary-io/tributary/infra/bus"
 )
 
 // partitionConsumer owns one partition for one generation.
@@ -120,7 +122,7 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 			break
 		}
 		delivered = true
-		msg, cancel := newDelivery(msgBase, rec)
+		msg, cancel := newDelivery(msgBase, rec, 1)
 		if !pc.send(genCtx, msg) {
 			// Never handed out: it stays un-acked in the watermark, so the
 			// next owner reads it again.
@@ -164,8 +166,10 @@ func (pc *partitionConsumer) resetOutOfRange(ctx context.Context, reader *kafka.
 // await follows one record from hand-out to ack. A nack hands the same
 // record out again (after NackDelay) unless the partition is being
 // released, in which case the next owner gets it from the watermark.
+// Kafka keeps no delivery count, so it is counted here: per owner, from 1
+// again after a rebalance or restart.
 func (pc *partitionConsumer) await(genCtx, msgBase context.Context, rec kafka.Message, msg *message.Message, cancel context.CancelFunc, slots <-chan struct{}) {
-	for {
+	for attempt := 1; ; {
 		select {
 		case <-msg.Acked():
 			cancel()
@@ -198,7 +202,8 @@ func (pc *partitionConsumer) await(genCtx, msgBase context.Context, rec kafka.Me
 					return
 				}
 			}
-			msg, cancel = newDelivery(msgBase, rec)
+			attempt++
+			msg, cancel = newDelivery(msgBase, rec, attempt)
 			if !pc.send(genCtx, msg) {
 				cancel()
 				return
@@ -294,10 +299,13 @@ func (pc *partitionConsumer) fail(genCtx context.Context, what string, err error
 
 // newDelivery builds a fresh Watermill message for rec (a nacked message
 // cannot be acked again, so every hand-out is a new one) with its own
-// context, cancelled on ack/nack or partition release.
-func newDelivery(base context.Context, rec kafka.Message) (*message.Message, context.CancelFunc) {
+// context, cancelled on ack/nack or partition release, saying which
+// delivery it is (bus.DeliveryAttempt). A Terminate needs nothing more
+// than the ack: committing the offset ends the record's redelivery.
+func newDelivery(base context.Context, rec kafka.Message, attempt int) (*message.Message, context.CancelFunc) {
 	msg := fromRecord(rec)
-	ctx, cancel := context.WithCancel(base)
+	ctx, _ := bus.WithDelivery(base, func() int { return attempt })
+	ctx, cancel := context.WithCancel(ctx)
 	msg.SetContext(ctx)
 	return msg, cancel
 }

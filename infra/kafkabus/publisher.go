@@ -103,7 +103,7 @@ func (p *Publisher) PublishContext(ctx context.Context, topic string, msgs ...*m
 	// One call for the whole slice: the writer batches per partition and
 	// waits for every batch's ack.
 	if err := p.write(ctx, records); err != nil {
-		return fmt.Errorf("kafka publish %d messages to %s: %w", len(records), topic, err)
+		return fmt.Errorf("kafka publish %d messages to %s: %w", len(records), topic, refused(err))
 	}
 	return nil
 }
@@ -147,3 +147,28 @@ func (p *Publisher) Close() error {
 // RequiredAcks reports the writer's acknowledgement level (for tests and
 // diagnostics: it must be kafka-go's RequireAll).
 func (p *Publisher) RequiredAcks() kafka.RequiredAcks { return p.writer.RequiredAcks }
+
+// refused wraps err with bus.ErrRefused when a message is too large: for
+// the writer's BatchBytes (1 MiB; kafka-go checks before sending) or for
+// the broker's message.max.bytes. Such a message can never be written, so
+// a caller must not retry it. Other errors are returned as they are.
+func refused(err error) error {
+	isLarge := func(e error) bool {
+		return errors.Is(e, kafka.MessageSizeTooLarge) || errors.Is(e, kafka.RecordListTooLarge)
+	}
+	large := isLarge(err)
+	var werrs kafka.WriteErrors
+	if !large && errors.As(err, &werrs) {
+		// WriteErrors has one error per message and no Unwrap.
+		for _, e := range werrs {
+			if e != nil && isLarge(e) {
+				large = true
+				break
+			}
+		}
+	}
+	if large {
+		return fmt.Errorf("%w: %w", bus.ErrRefused, err)
+	}
+	return err
+}

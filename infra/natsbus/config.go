@@ -64,7 +64,10 @@ type SubscriberConfig struct {
 	AckWait time.Duration
 	// MaxDeliver caps deliveries per message; -1 (the default) is
 	// unlimited. A finite cap makes the server drop a message silently
-	// after it, so dead-lettering is left to the router's poison queue.
+	// after it, and the server counts every redelivery, including those of
+	// a good event waiting out a ClickHouse outage; so ingest keeps it
+	// unlimited and bounds poison alone (router.DeadLetter, which reads
+	// the count through bus.DeliveryAttempt and ends with a Term).
 	MaxDeliver int
 	// MaxAckPending caps un-acked messages across all instances (default 1000).
 	MaxAckPending int

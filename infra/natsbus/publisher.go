@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/infra/bus"
@@ -75,7 +76,7 @@ func (p *Publisher) PublishContext(ctx context.Context, topic string, msgs ...*m
 	if len(msgs) == 1 {
 		ack, err := p.js.PublishMsg(ctx, toNATS(topic, msgs[0]))
 		if err != nil {
-			return fmt.Errorf("jetstream publish %s to %s: %w", msgs[0].UUID, topic, err)
+			return fmt.Errorf("jetstream publish %s to %s: %w", msgs[0].UUID, topic, refused(err))
 		}
 		p.logDuplicate(ack, msgs[0].UUID)
 		return nil
@@ -88,7 +89,7 @@ func (p *Publisher) PublishContext(ctx context.Context, topic string, msgs ...*m
 		for _, msg := range chunk {
 			f, err := p.js.PublishMsgAsync(toNATS(topic, msg))
 			if err != nil {
-				return fmt.Errorf("jetstream publish %s to %s: %w", msg.UUID, topic, err)
+				return fmt.Errorf("jetstream publish %s to %s: %w", msg.UUID, topic, refused(err))
 			}
 			futures = append(futures, f)
 		}
@@ -97,7 +98,7 @@ func (p *Publisher) PublishContext(ctx context.Context, topic string, msgs ...*m
 			case ack := <-f.Ok():
 				p.logDuplicate(ack, chunk[i].UUID)
 			case err := <-f.Err():
-				return fmt.Errorf("jetstream publish %s to %s: %w", chunk[i].UUID, topic, err)
+				return fmt.Errorf("jetstream publish %s to %s: %w", chunk[i].UUID, topic, refused(err))
 			case <-ctx.Done():
 				return fmt.Errorf("jetstream publish to %s: waiting for acks: %w", topic, ctx.Err())
 			}
@@ -118,4 +119,16 @@ func (p *Publisher) Close() error {
 		return nil
 	}
 	return nil
+}
+
+// refused wraps err with bus.ErrRefused when it refuses the message itself:
+// over the server's max_payload (the client checks before sending) or the
+// stream's max message size. Other errors are returned as they are.
+func refused(err error) error {
+	var apiErr *jetstream.APIError
+	if errors.Is(err, nats.ErrMaxPayload) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamMessageExceedsMaximum) {
+		return fmt.Errorf("%w: %w", bus.ErrRefused, err)
+	}
+	return err
 }

@@ -153,6 +153,7 @@ type consumption struct {
 type ackRequest struct {
 	m     jetstream.Msg
 	nak   bool
+	term  bool // ack as Term: the handler stored the message elsewhere
 	delay time.Duration
 	id    string
 }
@@ -205,7 +206,7 @@ func (c *consumption) run(ctx context.Context) {
 			c.acks <- ackRequest{m: m, nak: true}
 			continue
 		}
-		msg, cancel := c.newDelivery(msgBase, m)
+		msg, terminated, cancel := c.newDelivery(msgBase, m)
 		c.mu.Lock()
 		c.inflight[m] = struct{}{}
 		c.mu.Unlock()
@@ -220,7 +221,7 @@ func (c *consumption) run(ctx context.Context) {
 		waiters.Add(1)
 		go func() {
 			defer waiters.Done()
-			c.await(msgBase, m, msg, cancel)
+			c.await(msgBase, m, msg, terminated, cancel)
 		}()
 	}
 
@@ -246,12 +247,12 @@ func (c *consumption) run(ctx context.Context) {
 
 // await waits for the ack or nack of one message and hands the answer to
 // the acker. The keep-alive loop covers AckWait meanwhile.
-func (c *consumption) await(msgBase context.Context, m jetstream.Msg, msg *message.Message, cancel context.CancelFunc) {
+func (c *consumption) await(msgBase context.Context, m jetstream.Msg, msg *message.Message, terminated func() bool, cancel context.CancelFunc) {
 	defer cancel()
 	var req ackRequest
 	select {
 	case <-msg.Acked():
-		req = ackRequest{m: m, id: msg.UUID}
+		req = ackRequest{m: m, id: msg.UUID, term: terminated()}
 	case <-msg.Nacked():
 		delivered := uint64(1)
 		if md, err := m.Metadata(); err == nil {
@@ -275,6 +276,15 @@ func (c *consumption) done(m jetstream.Msg) {
 // acker sends acks and naks until c.acks is closed.
 func (c *consumption) acker() {
 	for req := range c.acks {
+		if req.term {
+			// Term, not Ack: the server stops redelivering it whatever
+			// MaxDeliver says and emits a MSG_TERMINATED advisory, so
+			// operators see that it left the stream by the terminal path.
+			if err := req.m.TermWithReason("stored in dead_letters directly"); err != nil {
+				c.logger.Warn("jetstream term failed; the message will be redelivered", "id", req.id, "err", err)
+			}
+			continue
+		}
 		if !req.nak {
 			if err := req.m.Ack(); err != nil {
 				c.logger.Warn("jetstream ack failed; the message will be redelivered", "id", req.id, "err", err)
@@ -324,7 +334,10 @@ func (c *consumption) nak(m jetstream.Msg, delay time.Duration) {
 	}
 }
 
-func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (*message.Message, context.CancelFunc) {
+// newDelivery builds the Watermill message for m. Its context says which
+// delivery this is (the server's count, so it survives restarts and
+// instances) and lets the handler ask for a Term instead of an Ack.
+func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (*message.Message, func() bool, context.CancelFunc) {
 	h := m.Headers()
 	var seq uint64
 	// The stream sequence only names a message without an id header;
@@ -335,7 +348,14 @@ func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (*messa
 		}
 	}
 	msg := fromNATS(h, m.Data(), c.stream, seq)
-	ctx, cancel := context.WithCancel(base)
+	ctx, terminated := bus.WithDelivery(base, func() int {
+		md, err := m.Metadata()
+		if err != nil {
+			return 0
+		}
+		return int(md.NumDelivered)
+	})
+	ctx, cancel := context.WithCancel(ctx)
 	msg.SetContext(ctx)
-	return msg, cancel
+	return msg, terminated, cancel
 }

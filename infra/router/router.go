@@ -65,8 +65,8 @@ func (c Config) Validate() error {
 
 // New returns a router whose every handler runs inside, outermost first:
 // recoverer (a panic becomes an error), correlation id, retry with backoff,
-// and the optional timeout. Handler-level middleware (Poison) runs inside
-// these, so it sees each attempt's error first.
+// and the optional timeout. Handler-level middleware (DeadLetter) runs
+// inside these, so it sees each attempt's error first.
 func New(cfg Config, log *slog.Logger) (*message.Router, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -95,16 +95,4 @@ func New(cfg Config, log *slog.Logger) (*message.Router, error) {
 		r.AddMiddleware(middleware.Timeout(cfg.HandlerTimeout))
 	}
 	return r, nil
-}
-
-// Poison sends a message whose handler error satisfies isPoison to topic on
-// pub (with Watermill's reason_poisoned metadata) and acks it, so it never
-// blocks its partition. Other errors pass through to be retried: a filter,
-// not a catch-all, so an outage never dead-letters good events.
-func Poison(pub message.Publisher, topic string, isPoison func(error) bool) (message.HandlerMiddleware, error) {
-	mw, err := middleware.PoisonQueueWithFilter(pub, topic, isPoison)
-	if err != nil {
-		return nil, fmt.Errorf("poison queue %s: %w", topic, err)
-	}
-	return mw, nil
 }

@@ -47,7 +47,10 @@ func TestStackDeadLettersOnlyPoison(t *testing.T) {
 				done <- struct{}{}
 				return nil
 			})
-			poison, err := Poison(ps, "dlq", func(err error) bool { return errors.Is(err, errBad) })
+			poison, err := DeadLetter(DeadLetterConfig{Publisher: ps, Topic: "dlq", IsPoison: func(err error) bool { return errors.Is(err, errBad) },
+				Store: func(context.Context, *message.Message) error {
+					return errors.New("the destination took it: Store must not run")
+				}})
 			if err != nil {
 				t.Fatal(err)
 			}

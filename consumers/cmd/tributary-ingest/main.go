@@ -82,6 +82,7 @@ func load(args []string) (service.IngestConfig, error) {
 	fs.StringVar(&cfg.StartFrom, "start-from", "", "where a new group starts: earliest (default); latest is for tests only and refused here")
 	fs.DurationVar(&cfg.KafkaSessionTimeout, "kafka-session-timeout", 0, "how long a crashed instance keeps its Kafka partitions (default 10s)")
 	fs.DurationVar(&cfg.AckWait, "ack-wait", 0, "how long a crashed instance keeps its un-acked JetStream messages (default 10s)")
+	fs.IntVar(&cfg.PoisonMaxDeliveries, "poison-max-deliveries", 0, "deliveries of a poison message whose dead-letter publish keeps failing before it is stored in dead_letters directly (default 5)")
 	maxEvent := fs.Int("max-event-size", 0, "largest event accepted, bytes; larger ones are dead-lettered (default 1 MiB)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

@@ -1,7 +1,10 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -180,12 +183,44 @@ func TestDeadLettersHandler(t *testing.T) {
 	if err := NewDeadLetters(ok, schemas.TransportJetStream, "dlq.>", nil).Handle(msg); err != nil || len(ok.rows) != 1 {
 		t.Fatalf("Handle = %v, rows %d", err, len(ok.rows))
 	}
+	// Issue 11, item 2: acking a dead letter ClickHouse refused dropped it.
 	refused := &fakeWriter{err: clickhouse.ErrPermanent}
-	if err := NewDeadLetters(refused, schemas.TransportJetStream, "dlq.>", nil).Handle(msg); err != nil {
-		t.Fatalf("a refused dead letter must be acked (it stays on the broker), got %v", err)
+	if err := NewDeadLetters(refused, schemas.TransportJetStream, "dlq.>", nil).Handle(msg); !errors.Is(err, clickhouse.ErrPermanent) {
+		t.Fatalf("a dead letter that cannot be stored must never be acked: Handle = %v, want the writer's error", err)
 	}
 	down := &fakeWriter{err: errors.New("connection refused")}
 	if err := NewDeadLetters(down, schemas.TransportJetStream, "dlq.>", nil).Handle(msg); err == nil {
 		t.Fatal("ClickHouse down must be retried, got nil")
+	}
+}
+
+func TestDeadLettersStoreTruncates(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), MaxDirectPayload+10)
+	msg := message.NewMessage("id-3", big)
+	msg.Metadata.Set(middleware.ReasonForPoisonedKey, "event too large")
+	msg.Metadata.Set(schemas.MetaType, schemas.TypeMetric)
+	w := &fakeWriter{}
+	d := NewDeadLetters(w, schemas.TransportKafka, "dlq.telemetry", nil)
+	if err := d.Store(t.Context(), msg); err != nil || len(w.rows) != 1 {
+		t.Fatalf("Store = %v, rows %d", err, len(w.rows))
+	}
+	tbl := Table{Name: DeadLettersTable, Columns: DeadLettersColumns}
+	row := w.rows[0]
+	if got := len(col(t, tbl, row, "payload").(string)); got != MaxDirectPayload {
+		t.Errorf("payload %d bytes, want %d", got, MaxDirectPayload)
+	}
+	if col(t, tbl, row, "reason") != "event too large" || col(t, tbl, row, "family") != "telemetry" {
+		t.Errorf("reason %v family %v", col(t, tbl, row, "reason"), col(t, tbl, row, "family"))
+	}
+	keys, values := col(t, tbl, row, "headers.key").([]string), col(t, tbl, row, "headers.value").([]string)
+	if i := slices.Index(keys, MetaPayloadBytes); i < 0 || values[i] != strconv.Itoa(len(big)) {
+		t.Errorf("headers %v %v: want the original size in %s", keys, values, MetaPayloadBytes)
+	}
+	if len(msg.Payload) != len(big) {
+		t.Errorf("Store changed the caller's message")
+	}
+	down := &fakeWriter{err: errors.New("connection refused")}
+	if err := NewDeadLetters(down, schemas.TransportKafka, "dlq.telemetry", nil).Store(t.Context(), msg); err == nil {
+		t.Fatal("Store must report a failed insert, so the caller does not ack")
 	}
 }

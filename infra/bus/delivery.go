@@ -1,0 +1,55 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+)
+
+// ErrRefused marks a publish refused for the message itself — too large for
+// the client's or the broker's limit — so publishing the same message again
+// can never succeed. Each adapter wraps such errors with it; any other
+// publish error may be transient (a broker down, a leader election).
+var ErrRefused = errors.New("message refused by the broker")
+
+type deliveryKey struct{}
+
+// delivery is what a subscriber tells its handlers about one hand-out of a
+// message, and what they may tell it back.
+type delivery struct {
+	attempt  func() int
+	terminal atomic.Bool
+}
+
+// WithDelivery returns a message context derived from ctx that says which
+// delivery of its message this is (attempt is called only when a handler
+// asks, since reading it can cost a parse) and lets a handler ask for the
+// message to be terminated. terminated reports whether one did; the
+// subscriber reads it after the ack.
+func WithDelivery(ctx context.Context, attempt func() int) (_ context.Context, terminated func() bool) {
+	d := &delivery{attempt: attempt}
+	return context.WithValue(ctx, deliveryKey{}, d), d.terminal.Load
+}
+
+// DeliveryAttempt returns which delivery of its message ctx belongs to:
+// 1 for the first, 0 when the transport did not say.
+func DeliveryAttempt(ctx context.Context) int {
+	d, ok := ctx.Value(deliveryKey{}).(*delivery)
+	if !ok || d.attempt == nil {
+		return 0
+	}
+	return d.attempt()
+}
+
+// Terminate asks the transport to end the message's redelivery for good
+// once it is acked: the handler has stored it elsewhere. On JetStream the
+// ack becomes a Term, which the server reports as an advisory; Kafka has
+// no such notion and commits as usual. It returns false when ctx is not a
+// message context of our transports.
+func Terminate(ctx context.Context) bool {
+	d, ok := ctx.Value(deliveryKey{}).(*delivery)
+	if ok {
+		d.terminal.Store(true)
+	}
+	return ok
+}
