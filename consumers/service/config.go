@@ -47,6 +47,11 @@ type IngestConfig struct {
 	// finish their insert and are acked, then everything closes. What is
 	// still un-acked after it is redelivered to the next instance.
 	ShutdownTimeout time.Duration
+	// EventRetentionDays and AnomalyRetentionDays are how long current
+	// servers keep event rows and anomalies (migration 015's TTL), set when
+	// that step is applied; defaults 30 and 180. 18.16 has no TTL.
+	EventRetentionDays, AnomalyRetentionDays int
+
 	// StatsInterval is how often a stats line is logged; negative: never.
 	StatsInterval time.Duration
 	// HTTPAddr, if set, serves /metrics (Prometheus), /healthz (fails once
@@ -120,6 +125,12 @@ func (c IngestConfig) WithDefaults() IngestConfig {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
+	if c.EventRetentionDays == 0 {
+		c.EventRetentionDays = 30
+	}
+	if c.AnomalyRetentionDays == 0 {
+		c.AnomalyRetentionDays = 180
+	}
 	if c.StartFrom == "" {
 		c.StartFrom = "earliest"
 	}
@@ -161,6 +172,9 @@ func (c IngestConfig) Validate() error {
 	}
 	if c.BatchRows < 1 || c.InFlight < 1 || c.FlushInterval <= 0 {
 		errs = append(errs, fmt.Errorf("ingest: BatchRows %d, InFlight %d and FlushInterval %s must be positive", c.BatchRows, c.InFlight, c.FlushInterval))
+	}
+	if c.EventRetentionDays < 1 || c.AnomalyRetentionDays < 1 {
+		errs = append(errs, fmt.Errorf("ingest: EventRetentionDays %d and AnomalyRetentionDays %d must be positive", c.EventRetentionDays, c.AnomalyRetentionDays))
 	}
 	if c.BufferRows < c.BatchRows {
 		errs = append(errs, fmt.Errorf("ingest: BufferRows %d must be at least BatchRows %d", c.BufferRows, c.BatchRows))

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -66,7 +67,10 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		return fmt.Errorf("ingest: %w", err)
 	}
 	closers = append(closers, conn.Close)
-	if _, err := clickhouse.Migrate(ctx, conn, log); err != nil {
+	if _, err := clickhouse.MigrateWith(ctx, conn, log, map[string]string{
+		"event_retention_days":   strconv.Itoa(cfg.EventRetentionDays),
+		"anomaly_retention_days": strconv.Itoa(cfg.AnomalyRetentionDays),
+	}); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 

@@ -21,6 +21,9 @@ func TestIngestConfigValidate(t *testing.T) {
 		t.Fatalf("latest with the opt-in: %v", err)
 	}
 	d := ok.WithDefaults()
+	if d.EventRetentionDays != 30 || d.AnomalyRetentionDays != 180 {
+		t.Errorf("retention defaults = %d/%d days, want 30/180", d.EventRetentionDays, d.AnomalyRetentionDays)
+	}
 	if d.PoisonMaxDeliveries != 5 {
 		t.Errorf("PoisonMaxDeliveries default = %d, want 5", d.PoisonMaxDeliveries)
 	}
@@ -32,8 +35,9 @@ func TestIngestConfigValidate(t *testing.T) {
 	bad.NATSURL, bad.BufferRows, bad.AckWait, bad.PoisonMaxDeliveries = "", 1, time.Millisecond, -1
 	bad.Limits.MaxPast = 90 * 24 * time.Hour
 	bad.StartFrom = "latest" // without AllowLatest
+	bad.EventRetentionDays = -1
 	err := bad.Validate()
-	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast", "StartFrom latest", "PoisonMaxDeliveries"} {
+	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast", "StartFrom latest", "PoisonMaxDeliveries", "EventRetentionDays -1"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to name %s", err, want)
 		}

@@ -32,14 +32,40 @@ ORDER BY version`
 // There is no lock: concurrent Migrate calls may run the same idempotent step
 // twice, which is harmless (see Migration).
 func Migrate(ctx context.Context, conn driver.Conn, logger *slog.Logger) (applied []string, err error) {
+	return MigrateWith(ctx, conn, logger, nil)
+}
+
+// MigrateWith is Migrate with values for the steps' parameters (see
+// Migration), such as event_retention_days; a name no step declares is an
+// error. A step takes its values when it is applied: changing one later
+// needs a new step.
+func MigrateWith(ctx context.Context, conn driver.Conn, logger *slog.Logger, params map[string]string) (applied []string, err error) {
 	migs, err := Migrations()
 	if err != nil {
 		return nil, err
 	}
-	return migrate(ctx, conn, migs, logger)
+	if err := checkParams(migs, params); err != nil {
+		return nil, err
+	}
+	return migrate(ctx, conn, migs, logger, params)
 }
 
-func migrate(ctx context.Context, conn driver.Conn, migs []Migration, logger *slog.Logger) ([]string, error) {
+func checkParams(migs []Migration, params map[string]string) error {
+	for name := range params {
+		known := false
+		for _, m := range migs {
+			if _, ok := m.Params[name]; ok {
+				known = true
+			}
+		}
+		if !known {
+			return fmt.Errorf("migrate: no migration has a parameter %q", name)
+		}
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, conn driver.Conn, migs []Migration, logger *slog.Logger, params map[string]string) ([]string, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -66,9 +92,13 @@ func migrate(ctx context.Context, conn driver.Conn, migs []Migration, logger *sl
 				slog.String("server_version", server.String()))
 			continue
 		}
-		for i, stmt := range m.Statements {
+		stmts, err := m.Render(params)
+		if err != nil {
+			return applied, err
+		}
+		for i, stmt := range stmts {
 			if err := conn.Exec(ctx, stmt); err != nil {
-				return applied, fmt.Errorf("migration %s statement %d/%d: %w", m.ID(), i+1, len(m.Statements), err)
+				return applied, fmt.Errorf("migration %s statement %d/%d: %w", m.ID(), i+1, len(stmts), err)
 			}
 		}
 		if err := recordMigration(ctx, conn, m, server); err != nil {

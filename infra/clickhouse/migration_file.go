@@ -31,11 +31,41 @@ var migrationFS embed.FS
 //     and must not end with ';'.
 //   - Statements must be idempotent (IF NOT EXISTS, MODIFY): a step is
 //     recorded after its statements run, so a crash in between re-runs it.
+//   - Header lines "-- param: name = default" declare settings chosen at
+//     migrate time (a retention period); the body says {{name}}. Values
+//     are positive integers. A placeholder without its header is an error.
 type Migration struct {
 	Version    uint32
-	Name       string   // the part after NNN_, without .sql
-	Requires   *Version // nil when the step runs on every server
-	Statements []string
+	Name       string            // the part after NNN_, without .sql
+	Requires   *Version          // nil when the step runs on every server
+	Params     map[string]string // declared parameters and their defaults
+	Statements []string          // as written; Render fills the parameters
+}
+
+// Render returns the statements with every {{name}} replaced by params'
+// value, or the declared default. Values must be positive integers: they
+// go into SQL unquoted.
+func (m Migration) Render(params map[string]string) ([]string, error) {
+	if len(m.Params) == 0 {
+		return m.Statements, nil
+	}
+	var pairs []string
+	for name, def := range m.Params {
+		v := def
+		if p, ok := params[name]; ok {
+			v = p
+		}
+		if n, err := strconv.ParseUint(v, 10, 32); err != nil || n == 0 {
+			return nil, fmt.Errorf("migration %s: parameter %s: %q is not a positive integer", m.ID(), name, v)
+		}
+		pairs = append(pairs, "{{"+name+"}}", v)
+	}
+	r := strings.NewReplacer(pairs...)
+	out := make([]string, len(m.Statements))
+	for i, st := range m.Statements {
+		out[i] = r.Replace(st)
+	}
+	return out, nil
 }
 
 // ID is the file's stem, e.g. "004_dead_letters_ttl".
@@ -49,6 +79,8 @@ func (m Migration) Applies(server Version) bool {
 var (
 	fileRe     = regexp.MustCompile(`^(\d+)_([A-Za-z0-9_]+)\.sql$`)
 	requiresRe = regexp.MustCompile(`^--\s*requires:\s*server\s*>=\s*(\d+\.\d+(?:\.\d+)?)\s*$`)
+	paramRe    = regexp.MustCompile(`^--\s*param:\s*([a-z_][a-z0-9_]*)\s*=\s*(\d+)\s*$`)
+	holeRe     = regexp.MustCompile(`\{\{([^}]*)\}\}`)
 )
 
 // ParseMigration parses one file; filename is its base name.
@@ -69,6 +101,17 @@ func ParseMigration(filename, content string) (Migration, error) {
 		isComment := strings.HasPrefix(t, "--")
 		if t != "" && !isComment {
 			inHeader = false
+		}
+		if isComment && strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(t, "--")), "param:") {
+			pm := paramRe.FindStringSubmatch(t)
+			if pm == nil || !inHeader {
+				return Migration{}, fmt.Errorf("migration %s: header %q: want \"-- param: name = positive integer\" before the first statement", filename, t)
+			}
+			if mig.Params == nil {
+				mig.Params = map[string]string{}
+			}
+			mig.Params[pm[1]] = pm[2]
+			continue
 		}
 		if !isComment || !strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(t, "--")), "requires:") {
 			continue
@@ -93,6 +136,13 @@ func ParseMigration(filename, content string) (Migration, error) {
 	mig.Statements = SplitStatements(content)
 	if len(mig.Statements) == 0 {
 		return Migration{}, fmt.Errorf("migration %s: no statements", filename)
+	}
+	for _, st := range mig.Statements {
+		for _, h := range holeRe.FindAllStringSubmatch(st, -1) {
+			if _, ok := mig.Params[h[1]]; !ok {
+				return Migration{}, fmt.Errorf("migration %s: {{%s}} has no \"-- param: %s = default\" header", filename, h[1], h[1])
+			}
+		}
 	}
 	return mig, nil
 }

@@ -184,3 +184,56 @@ func TestEventTablesExpire(t *testing.T) {
 		}
 	}
 }
+
+func TestMigrationParams(t *testing.T) {
+	const body = "-- requires: server >= 20.1\n-- param: keep_days = 30\nALTER TABLE t MODIFY TTL d + INTERVAL {{keep_days}} DAY;\n"
+	tests := []struct {
+		name, file, content string
+		params              map[string]string
+		want, wantErr       string
+	}{
+		{"default", "001_a.sql", body, nil, "ALTER TABLE t MODIFY TTL d + INTERVAL 30 DAY", ""},
+		{"override", "001_a.sql", body, map[string]string{"keep_days": "7"}, "ALTER TABLE t MODIFY TTL d + INTERVAL 7 DAY", ""},
+		{"not a number", "001_a.sql", body, map[string]string{"keep_days": "7; DROP TABLE t"}, "", `parameter keep_days: "7; DROP TABLE t" is not a positive integer`},
+		{"zero", "001_a.sql", body, map[string]string{"keep_days": "0"}, "", "is not a positive integer"},
+		{"placeholder without header", "001_a.sql", "ALTER TABLE t MODIFY TTL d + INTERVAL {{days}} DAY;\n", nil, "", `{{days}} has no "-- param: days = default" header`},
+		{"bad header", "001_a.sql", "-- param: days = thirty\nSELECT 1;\n", nil, "", "want \"-- param: name = positive integer\""},
+		{"header after a statement", "001_a.sql", "SELECT 1;\n-- param: days = 3\nSELECT {{days}};\n", nil, "", "before the first statement"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ParseMigration(tt.file, tt.content)
+			var got []string
+			if err == nil {
+				got, err = m.Render(tt.params)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0] != tt.want {
+				t.Fatalf("rendered %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// The retention step declares its periods, and an unknown parameter name
+// is refused before anything runs.
+func TestRetentionParams(t *testing.T) {
+	migs, err := Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkParams(migs, map[string]string{"event_retention_days": "7", "anomaly_retention_days": "90"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkParams(migs, map[string]string{"event_retention": "7"}); err == nil || !strings.Contains(err.Error(), `"event_retention"`) {
+		t.Fatalf("unknown parameter: err = %v", err)
+	}
+}

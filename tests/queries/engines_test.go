@@ -49,7 +49,11 @@ func migrateModern(t *testing.T, m *testenv.Modern, db string) {
 		if !mg.Applies(server) {
 			t.Fatalf("migration %s does not apply to %s: a modern engine should take every step", mg.ID(), server)
 		}
-		for i, stmt := range mg.Statements {
+		stmts, err := mg.Render(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, stmt := range stmts {
 			if err := m.Exec(stmt); err != nil {
 				t.Fatalf("migration %s statement %d on ClickHouse %s: %v\n%s", mg.ID(), i+1, server, err, stmt)
 			}

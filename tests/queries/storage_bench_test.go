@@ -127,7 +127,11 @@ func applyUpTo(b *testing.B, m *testenv.Modern, db string, modern bool) {
 		if !modern && mg.Version >= firstModernStorageStep {
 			continue
 		}
-		for _, stmt := range mg.Statements {
+		stmts, err := mg.Render(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, stmt := range stmts {
 			if err := m.Exec(stmt); err != nil {
 				b.Fatalf("%s: %v", mg.ID(), err)
 			}

@@ -83,6 +83,8 @@ func load(args []string) (service.IngestConfig, error) {
 	fs.DurationVar(&cfg.KafkaSessionTimeout, "kafka-session-timeout", 0, "how long a crashed instance keeps its Kafka partitions (default 10s)")
 	fs.DurationVar(&cfg.AckWait, "ack-wait", 0, "how long a crashed instance keeps its un-acked JetStream messages (default 10s)")
 	fs.IntVar(&cfg.PoisonMaxDeliveries, "poison-max-deliveries", 0, "deliveries of a poison message whose dead-letter publish keeps failing before it is stored in dead_letters directly (default 5)")
+	fs.IntVar(&cfg.EventRetentionDays, "event-retention-days", 0, "days a current ClickHouse keeps event rows, set when the retention migration is applied; 18.16 has no TTL (default 30)")
+	fs.IntVar(&cfg.AnomalyRetentionDays, "anomaly-retention-days", 0, "days a current ClickHouse keeps anomalies (default 180)")
 	maxEvent := fs.Int("max-event-size", 0, "largest event accepted, bytes; larger ones are dead-lettered (default 1 MiB)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
