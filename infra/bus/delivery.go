@@ -53,3 +53,24 @@ func Terminate(ctx context.Context) bool {
 	}
 	return ok
 }
+
+type positionKey struct{}
+
+// WithPosition returns a message context that says where the message sits
+// in its transport: key names the ordered log (a Kafka topic partition, a
+// JetStream stream) and seq is the message's place in it (offset, stream
+// sequence). pos is called only when a handler asks, since reading it can
+// cost a parse. Writers use it to cut batches a replay rebuilds the same.
+func WithPosition(ctx context.Context, pos func() (key string, seq int64, ok bool)) context.Context {
+	return context.WithValue(ctx, positionKey{}, pos)
+}
+
+// Position returns what WithPosition put in ctx; ok is false when the
+// transport did not say.
+func Position(ctx context.Context) (key string, seq int64, ok bool) {
+	pos, found := ctx.Value(positionKey{}).(func() (string, int64, bool))
+	if !found {
+		return "", 0, false
+	}
+	return pos()
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -305,6 +306,9 @@ func (pc *partitionConsumer) fail(genCtx context.Context, what string, err error
 func newDelivery(base context.Context, rec kafka.Message, attempt int) (*message.Message, context.CancelFunc) {
 	msg := fromRecord(rec)
 	ctx, _ := bus.WithDelivery(base, func() int { return attempt })
+	ctx = bus.WithPosition(ctx, func() (string, int64, bool) {
+		return rec.Topic + "-" + strconv.Itoa(rec.Partition), rec.Offset, true
+	})
 	ctx, cancel := context.WithCancel(ctx)
 	msg.SetContext(ctx)
 	return msg, cancel

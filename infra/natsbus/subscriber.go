@@ -355,6 +355,13 @@ func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (*messa
 		}
 		return int(md.NumDelivered)
 	})
+	ctx = bus.WithPosition(ctx, func() (string, int64, bool) {
+		md, err := m.Metadata()
+		if err != nil {
+			return "", 0, false
+		}
+		return c.stream, int64(md.Sequence.Stream), true
+	})
 	ctx, cancel := context.WithCancel(ctx)
 	msg.SetContext(ctx)
 	return msg, terminated, cancel

@@ -47,6 +47,10 @@ func TestJetStreamDeliveryAttemptAndTerm(t *testing.T) {
 		if got := bus.DeliveryAttempt(m.Context()); got != want {
 			t.Fatalf("delivery %d: DeliveryAttempt = %d", want, got)
 		}
+		// The only message of a fresh stream: sequence 1, every delivery.
+		if key, seq, ok := bus.Position(m.Context()); !ok || key != stream || seq != 1 {
+			t.Fatalf("delivery %d: Position = %q %d %v, want %q 1", want, key, seq, ok, stream)
+		}
 		if want < 3 {
 			m.Nack()
 			continue
@@ -102,6 +106,10 @@ func TestKafkaDeliveryAttempt(t *testing.T) {
 		m := next(t, ch, 30*time.Second)
 		if got := bus.DeliveryAttempt(m.Context()); got != want {
 			t.Fatalf("delivery %d: DeliveryAttempt = %d", want, got)
+		}
+		// The only record of a fresh one-partition topic: offset 0.
+		if key, seq, ok := bus.Position(m.Context()); !ok || key != topic+"-0" || seq != 0 {
+			t.Fatalf("delivery %d: Position = %q %d %v, want %q 0", want, key, seq, ok, topic+"-0")
 		}
 		if want < 3 {
 			m.Nack()
