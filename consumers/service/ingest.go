@@ -117,6 +117,17 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	st := newStats(observe.New("ingest"))
 	kc := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...), Timeout: 2 * time.Second}
 	health := daemon.NewHealth(r)
+	// Servers that take deduplication tokens get batches a replay rebuilds
+	// (per log, in windows of consecutive positions, half what a Kafka
+	// partition may have in flight so windows fill by count) and drop a
+	// replayed batch from the tables and rollups alike.
+	server, err := clickhouse.ServerVersion(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	dedup := clickhouse.DedupTokensSupported(server)
+	window := max(1, min(cfg.BatchRows, cfg.InFlight/max(1, cfg.Provision.TopicPartitions)/2))
+	log.Info("insert deduplication", slog.Bool("tokens", dedup), slog.String("server_version", server.String()), slog.Int("window_rows", window))
 	writers := map[string]*clickhouse.BatchWriter{}
 	writerFor := func(table ingest.Table) (*clickhouse.BatchWriter, error) {
 		if w, ok := writers[table.Name]; ok {
@@ -125,6 +136,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		w, err := clickhouse.NewBatchWriter(conn, clickhouse.BatchConfig{
 			Table: table.Name, Columns: table.Columns, MaxRows: cfg.BatchRows,
 			FlushInterval: cfg.FlushInterval, MaxPendingRows: cfg.BufferRows, Observe: st.met.Table(table.Name),
+			DedupTokens: dedup, WindowRows: window,
 			Tracer: tp.Tracer("github.com/tributary-io/tributary/infra/clickhouse"),
 		}, log)
 		if err != nil {
@@ -212,6 +224,7 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 	}
 	sink := ingest.NewSink(s.table.Name, w, s.table.Values, cfg.Limits)
 	sink.Fresh = st.met.Table(s.table.Name).Fresh
+	sink.Positions = w.Positioned()
 	h := r.AddConsumerHandler(name, s.topic, sub, sink.Handle)
 	h.AddMiddleware(observe.TraceMiddleware(tp, s.name), poison, st.addHandler(s.name, ingest.IsPoison))
 	return h, nil

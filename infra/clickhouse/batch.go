@@ -44,7 +44,7 @@ type BatchWriter struct {
 	kick  chan struct{} // wakes the flusher; capacity 1
 
 	mu        sync.Mutex
-	queue     []*pendingRow
+	groups    map[groupID]*group // rows waiting for their batch
 	closing   bool
 	closingCh chan struct{} // closed once closing is set
 
@@ -58,6 +58,7 @@ type BatchWriter struct {
 
 type pendingRow struct {
 	vals     []any
+	pos      Position          // where its message sits; Key "" when unknown
 	span     trace.SpanContext // of the Write's context, for the insert span's links
 	enqueued time.Time
 	result   chan error // capacity 1, written once
@@ -88,6 +89,7 @@ func newBatchWriter(conn preparer, cfg BatchConfig, logger *slog.Logger) (*Batch
 		query:     fmt.Sprintf("INSERT INTO %s (%s) VALUES", cfg.Table, strings.Join(cfg.Columns, ", ")),
 		slots:     make(chan struct{}, cfg.MaxPendingRows),
 		kick:      make(chan struct{}, 1),
+		groups:    map[groupID]*group{},
 		closingCh: make(chan struct{}),
 		done:      make(chan struct{}),
 	}, nil
@@ -126,20 +128,27 @@ func (w *BatchWriter) Write(ctx context.Context, row ...any) error {
 	}
 
 	// Copy: a caller may reuse the slice it spread into row.
-	r := &pendingRow{vals: slices.Clone(row), enqueued: time.Now(), result: make(chan error, 1),
+	r := &pendingRow{vals: slices.Clone(row), pos: PositionFrom(ctx), enqueued: time.Now(), result: make(chan error, 1),
 		span: trace.SpanContextFromContext(ctx)}
+	id := w.groupOf(r.pos)
 	w.mu.Lock()
 	if w.closing {
 		w.mu.Unlock()
 		<-w.slots
 		return fmt.Errorf("write to %s: %w", w.cfg.Table, ErrClosed)
 	}
-	w.queue = append(w.queue, r)
-	n := len(w.queue)
+	g := w.groups[id]
+	if g == nil {
+		g = &group{}
+		w.groups[id] = g
+	}
+	g.rows = append(g.rows, r)
+	n := len(g.rows)
 	w.stats.pending.Add(1)
 	w.mu.Unlock()
-	// The flusher sleeps until the first row arms its timer or a batch fills.
-	if n == 1 || n >= w.cfg.MaxRows {
+	// The flusher sleeps until a group's first row arms its timer or a
+	// batch fills.
+	if n == 1 || n >= w.cfg.MaxRows || (id.key != "" && n >= w.cfg.WindowRows) {
 		w.wake()
 	}
 
@@ -209,23 +218,26 @@ func (w *BatchWriter) run() {
 			// in after we return would wait forever.
 			w.mu.Lock()
 			w.setClosingLocked()
-			rest := w.queue
-			w.queue = nil
+			var rest []*pendingRow
+			for id, g := range w.groups {
+				rest = append(rest, g.rows...)
+				delete(w.groups, id)
+			}
 			w.mu.Unlock()
 			w.resolve(rest, w.closedErr(nil))
 			return
 		}
 		w.mu.Lock()
-		n, closing := len(w.queue), w.closing
-		var wait time.Duration
-		if n > 0 {
-			wait = w.cfg.FlushInterval - time.Since(w.queue[0].enqueued)
-		}
-		due := n >= w.cfg.MaxRows || (n > 0 && (closing || wait <= 0))
-		if due && len(busy) < cap(busy) {
-			k := min(n, w.cfg.MaxRows)
-			batch := w.queue[:k:k]
-			w.queue = slices.Clone(w.queue[k:])
+		closing := w.closing
+		dueID, due, wait := w.nextDueLocked(closing)
+		if due != nil && len(busy) < cap(busy) {
+			k := min(len(due.rows), w.cfg.MaxRows)
+			batch := due.rows[:k:k]
+			if k == len(due.rows) {
+				delete(w.groups, dueID)
+			} else {
+				due.rows = slices.Clone(due.rows[k:])
+			}
 			w.mu.Unlock()
 			busy <- struct{}{}
 			inserts.Go(func() {
@@ -237,12 +249,13 @@ func (w *BatchWriter) run() {
 			})
 			continue
 		}
+		empty := len(w.groups) == 0
 		w.mu.Unlock()
-		if n == 0 && closing {
+		if empty && closing {
 			return
 		}
 		var tick <-chan time.Time
-		if n > 0 && !due {
+		if due == nil && wait >= 0 {
 			timer.Reset(wait)
 			tick = timer.C
 		}
@@ -255,6 +268,32 @@ func (w *BatchWriter) run() {
 		}
 		timer.Stop()
 	}
+}
+
+// nextDueLocked returns the group to send next — the one with the oldest
+// row among those full, aged past FlushInterval, or any when closing — or,
+// when none is due, how long until the first one will be (-1: no rows).
+func (w *BatchWriter) nextDueLocked(closing bool) (groupID, *group, time.Duration) {
+	var (
+		dueID groupID
+		due   *group
+		wait  = time.Duration(-1)
+	)
+	for id, g := range w.groups {
+		first := g.rows[0].enqueued
+		left := w.cfg.FlushInterval - time.Since(first)
+		full := len(g.rows) >= w.cfg.MaxRows || (id.key != "" && len(g.rows) >= w.cfg.WindowRows)
+		if full || closing || left <= 0 {
+			if due == nil || first.Before(due.rows[0].enqueued) {
+				dueID, due = id, g
+			}
+			continue
+		}
+		if wait < 0 || left < wait {
+			wait = left
+		}
+	}
+	return dueID, due, wait
 }
 
 // resolve hands each unresolved row its result and frees its buffer slot.

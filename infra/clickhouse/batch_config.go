@@ -18,6 +18,17 @@ type BatchConfig struct {
 	FlushInterval  time.Duration // flush when the oldest waiting row is this old; default 200ms
 	MaxPendingRows int           // rows buffered or in flight before Write blocks; default 50_000
 	MaxInserts     int           // inserts in flight at once, each of up to MaxRows; default 4
+	// DedupTokens batches positioned rows (WithPosition) per log, in
+	// windows of WindowRows consecutive positions, and sends each batch with
+	// an insert_deduplication_token naming exactly its rows, asking for
+	// dependent views to be deduplicated too: a replay after a crash
+	// rebuilds the same full windows and the server drops them. Only
+	// servers >= 22.8 (with migrations 012 and 014) take it; see
+	// DedupTokensSupported. Without it rows of every log share batches.
+	DedupTokens bool
+	// WindowRows is the window; default MaxRows. Keep it at most half the
+	// messages a log may have in flight, or windows fill only by age.
+	WindowRows     int
 	RetryMin       time.Duration // first backoff after a transient failure; default 100ms
 	RetryMax       time.Duration // backoff cap; default 10s
 	AttemptTimeout time.Duration // bounds one prepare+append+send; default 30s
@@ -45,6 +56,12 @@ func (c BatchConfig) withDefaults() BatchConfig {
 	}
 	if c.MaxRows == 0 {
 		c.MaxRows = 5000
+	}
+	if c.WindowRows == 0 {
+		c.WindowRows = c.MaxRows
+	}
+	if c.WindowRows == 0 {
+		c.WindowRows = c.MaxRows
 	}
 	if c.MaxInserts == 0 {
 		c.MaxInserts = 4
@@ -76,6 +93,12 @@ func (c BatchConfig) Validate() error {
 	}
 	if c.MaxRows <= 0 {
 		errs = append(errs, fmt.Errorf("MaxRows: must be positive, got %d", c.MaxRows))
+	}
+	if c.WindowRows < 1 || c.WindowRows > c.MaxRows {
+		errs = append(errs, fmt.Errorf("WindowRows: must be between 1 and MaxRows (%d), got %d", c.MaxRows, c.WindowRows))
+	}
+	if c.WindowRows < 1 || c.WindowRows > c.MaxRows {
+		errs = append(errs, fmt.Errorf("WindowRows: must be between 1 and MaxRows (%d), got %d", c.MaxRows, c.WindowRows))
 	}
 	if c.MaxInserts < 1 {
 		errs = append(errs, fmt.Errorf("MaxInserts: must be positive, got %d", c.MaxInserts))

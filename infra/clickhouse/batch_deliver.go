@@ -104,6 +104,11 @@ func (w *BatchWriter) deliver(rows []*pendingRow) {
 func (w *BatchWriter) insertOnce(rows []*pendingRow) error {
 	ctx, cancel := context.WithTimeout(w.runCtx, w.cfg.AttemptTimeout)
 	defer cancel()
+	if tok := w.dedupToken(rows); tok != "" {
+		// The same rows retried, or rebuilt by a replay, carry the same
+		// token: the server keeps one copy, in the table and its rollups.
+		ctx = withDedupToken(ctx, tok)
+	}
 	b, err := w.conn.PrepareBatch(ctx, w.query)
 	if err != nil {
 		return &prepareError{fmt.Errorf("prepare %s batch: %w", w.cfg.Table, err)}

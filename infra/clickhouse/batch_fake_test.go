@@ -22,9 +22,11 @@ type fakeConn struct {
 	// sendGate, when set, blocks Send until it is closed.
 	sendGate chan struct{}
 	inserted [][]any
-	batches  []int // size of each successful Send
-	sending  int   // Sends in progress
-	peak     int   // most Sends in progress at once
+	batches  []int    // size of each successful Send
+	tokens   []string // dedup token of each successful Send, "" for none
+	sent     [][][]any
+	sending  int // Sends in progress
+	peak     int // most Sends in progress at once
 }
 
 func (f *fakeConn) PrepareBatch(ctx context.Context, query string, _ ...driver.PrepareBatchOption) (driver.Batch, error) {
@@ -36,7 +38,8 @@ func (f *fakeConn) PrepareBatch(ctx context.Context, query string, _ ...driver.P
 			return nil, err
 		}
 	}
-	return &fakeBatch{conn: f, ctx: ctx}, nil
+	tok, _ := ctx.Value(tokenKey{}).(string)
+	return &fakeBatch{conn: f, ctx: ctx, token: tok}, nil
 }
 
 func (f *fakeConn) rows() [][]any {
@@ -54,6 +57,7 @@ type fakeBatch struct {
 	rows         [][]any
 	err          error
 	sent         bool
+	token        string
 }
 
 var errFakeConvert = errors.New("converting string to UUID is unsupported")
@@ -100,6 +104,8 @@ func (b *fakeBatch) Send() error {
 	}
 	b.conn.inserted = append(b.conn.inserted, b.rows...)
 	b.conn.batches = append(b.conn.batches, len(b.rows))
+	b.conn.tokens = append(b.conn.tokens, b.token)
+	b.conn.sent = append(b.conn.sent, b.rows)
 	return nil
 }
 

@@ -29,28 +29,21 @@ package ingest
 // every batch within a few partitions; IngestConfig refuses a MaxPast over
 // 30 days, and AnomalyValues bounds window_start, the anomalies partition key.
 //
-// # Insert deduplication tokens (design; not active)
+// # Insert deduplication tokens (servers >= 22.8)
 //
-// ClickHouse's own Kafka Connect sink achieves exactly-once writes by making
-// batches deterministic: one batch per topic-partition covering a fixed
-// offset range, inserted with insert_deduplication_token =
-// "<topic>-<partition>-<firstoffset>-<lastoffset>", so a batch re-sent after
-// a crash (same range, same token) is dropped by the server. For a
-// non-replicated MergeTree that needs non_replicated_deduplication_window
-// > 0 (migration 012, gated at server >= 22.8, conservatively: both the
-// setting and the token exist since 22.2) and it is per table, so the
-// token must also name the table. What stops us today:
-//   - CI's ClickHouse is 18.16, which has neither the setting nor the token;
-//   - the Kafka transport (infra/kafkabus) does not expose a record's
-//     partition and offset on the Watermill message, and only it knows the
-//     committed watermark a deterministic range must start from;
-//   - BatchWriter mixes rows of all partitions of a table in one batch and
-//     cuts batches by size and time, so a replayed range would not re-form
-//     the same batch.
-// The change, when the server allows it: the Kafka subscriber puts
-// kafka_partition/kafka_offset in metadata; a per-partition batcher
-// accumulates a contiguous offset range, writes it with the token (PrepareBatch
-// with clickhouse.WithSettings), and acks the range; JetStream gets the
-// same with stream sequence ranges per consumer. Until then FINAL /
-// uniqExact(event_id) is the exactly-once read, and migration 012 already
-// makes a retried identical block a no-op on servers that have the window.
+// As ClickHouse's own Kafka Connect sink does, batches are made so a replay
+// rebuilds them: the transports put each message's place in its log on its
+// context (bus.Position: topic-partition and offset, stream and stream
+// sequence), the Sink passes it to the writer (clickhouse.WithPosition),
+// and the BatchWriter groups rows per log in windows of WindowRows
+// consecutive positions. A full window is one batch, inserted with
+// insert_deduplication_token naming the table, the log, the first and last
+// position, the count and a hash of every position, and with
+// deduplicate_blocks_in_dependent_materialized_views, so a batch re-sent
+// after a crash is dropped by the server from the table and its rollups
+// (migrations 012 and 014 give them a window). A window cut short by
+// FlushInterval gets a token for exactly its rows: a replay may cut it
+// differently and then inserts it again, which FINAL / uniqExact(event_id)
+// absorbs as before. Ingest turns this on when the server is 22.8 or later;
+// on 18.16 (CI), which has neither the token nor the window, rows of all
+// logs share batches and FINAL is the exactly-once read.

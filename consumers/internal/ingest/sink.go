@@ -38,6 +38,10 @@ type Sink struct {
 	// Fresh, if set, is told how old each event is once its row is in:
 	// from the event's time to the insert, the freshness an analyst sees.
 	Fresh func(age time.Duration)
+	// Positions passes each message's place in its log (bus.Position) to
+	// the writer, for batches a replay rebuilds (clickhouse.WithPosition).
+	// Off unless the writer uses them: on JetStream reading it costs a parse.
+	Positions bool
 }
 
 // NewSink builds the handler for one table.
@@ -56,7 +60,13 @@ func (s *Sink) Handle(msg *message.Message) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writer.Write(msg.Context(), row...); err != nil {
+	ctx := msg.Context()
+	if s.Positions {
+		if key, seq, ok := bus.Position(ctx); ok {
+			ctx = clickhouse.WithPosition(ctx, clickhouse.Position{Key: key, Seq: seq})
+		}
+	}
+	if err := s.writer.Write(ctx, row...); err != nil {
 		return fmt.Errorf("insert %s into %s: %w", env.ID, s.table, err)
 	}
 	if s.Fresh != nil {

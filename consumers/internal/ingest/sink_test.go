@@ -8,21 +8,49 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/tributary-io/tributary/infra/bus"
 	"github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/schemas"
 )
 
 type fakeWriter struct {
 	rows [][]any
+	pos  []clickhouse.Position
 	err  error
 }
 
-func (f *fakeWriter) Write(_ context.Context, row ...any) error {
+func (f *fakeWriter) Write(ctx context.Context, row ...any) error {
 	if f.err != nil {
 		return f.err
 	}
 	f.rows = append(f.rows, row)
+	f.pos = append(f.pos, clickhouse.PositionFrom(ctx))
 	return nil
+}
+
+// The sink hands the writer each message's place in its log when asked
+// to (a writer batching for deduplication tokens), and nothing otherwise.
+func TestSinkPassesPosition(t *testing.T) {
+	metric := mustEvent(t, schemas.MetricSample{
+		TelemetrySource: schemas.TelemetrySource{Host: "web-1", Service: "api"}, Name: "cpu.usage", Value: 1,
+	})
+	for _, on := range []bool{true, false} {
+		msg := toMessage(metric)
+		msg.SetContext(bus.WithPosition(context.Background(), func() (string, int64, bool) { return "telemetry.metrics-2", 4711, true }))
+		w := &fakeWriter{}
+		s := NewSink("telemetry_metrics", w, MetricValues, schemas.DefaultLimits())
+		s.Positions = on
+		if err := s.Handle(msg); err != nil {
+			t.Fatal(err)
+		}
+		want := clickhouse.Position{}
+		if on {
+			want = clickhouse.Position{Key: "telemetry.metrics-2", Seq: 4711}
+		}
+		if len(w.pos) != 1 || w.pos[0] != want {
+			t.Fatalf("Positions %v: writer saw %v, want %v", on, w.pos, want)
+		}
+	}
 }
 
 func mustEvent(t *testing.T, p schemas.Payload) schemas.Envelope {
