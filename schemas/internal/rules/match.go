@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"sync"
 )
 
@@ -42,6 +43,29 @@ func isUUID7(v string) bool {
 	return true
 }
 
+const zeros = "00000000000000000000000000000000"
+
+// hexDash is "[0-9a-f]{2}-".
+func hexDash(v string) bool {
+	return len(v) == 3 && isHexLower(v[0]) && isHexLower(v[1]) && v[2] == '-'
+}
+
+// traceFields is the four fields of a traceparent at the start of v:
+// [0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}.
+func traceFields(v string) bool {
+	return len(v) >= 55 && hexDash(v[:3]) && all(v[3:35], isHexLower) && v[35] == '-' &&
+		all(v[36:52], isHexLower) && v[52] == '-' && all(v[53:55], isHexLower)
+}
+
+// isTraceParent is ^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-.*)?$
+// ("." is any character but a newline).
+func isTraceParent(v string) bool {
+	if !traceFields(v) {
+		return false
+	}
+	return len(v) == 55 || (v[55] == '-' && !strings.Contains(v[56:], "\n"))
+}
+
 // Memo is a bounded set of strings, safe for concurrent use: once full it
 // starts over, so a stream of distinct values costs memory up to the
 // bound and nothing more.
@@ -62,8 +86,14 @@ func (m *Memo) Has(v string) bool {
 	return ok
 }
 
-// Add remembers v.
+// memoMaxLen bounds what a memo holds per value.
+const memoMaxLen = 256
+
+// Add remembers v, unless it is longer than memoMaxLen bytes.
 func (m *Memo) Add(v string) {
+	if len(v) > memoMaxLen {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.set) >= m.max {
