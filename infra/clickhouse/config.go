@@ -15,8 +15,13 @@ type Config struct {
 	// Addr is host:port of the native protocol (9000); several servers may be
 	// given comma-separated and are tried in order.
 	Addr string
-	// Database is created by Open when missing. Default "tributary".
+	// Database is created by Open when missing, unless ReadOnly. Default
+	// "tributary".
 	Database string
+	// ReadOnly makes Open refuse a missing database instead of creating
+	// it: tools that only read (tributary-query) never create anything,
+	// so a typo in the name is an error, not a new empty database.
+	ReadOnly bool
 	// Username defaults to "default"; Password may be empty.
 	Username string
 	Password string

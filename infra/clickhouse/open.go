@@ -10,7 +10,7 @@ import (
 )
 
 // Open validates cfg, connects over the native protocol, creates
-// cfg.Database if it is missing and returns a pooled connection whose
+// cfg.Database if it is missing (refuses it when cfg.ReadOnly) and returns a pooled connection whose
 // unqualified table names resolve in that database. The caller closes it.
 //
 // The database is created through a first connection to "default", because
@@ -28,11 +28,23 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (driver.Conn, er
 	if err != nil {
 		return nil, err
 	}
-	// Identifier is checked by Validate; DDL cannot take bound parameters.
-	err = admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+cfg.Database+"`")
-	_ = admin.Close()
-	if err != nil {
-		return nil, fmt.Errorf("create database %s: %w", cfg.Database, err)
+	if cfg.ReadOnly {
+		var n uint64
+		err = admin.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", cfg.Database).Scan(&n)
+		_ = admin.Close()
+		if err != nil {
+			return nil, fmt.Errorf("look up database %s: %w", cfg.Database, err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("database %q does not exist on %s (a read-only client creates nothing; check the name)", cfg.Database, cfg.Addr)
+		}
+	} else {
+		// Identifier is checked by Validate; DDL cannot take bound parameters.
+		err = admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+cfg.Database+"`")
+		_ = admin.Close()
+		if err != nil {
+			return nil, fmt.Errorf("create database %s: %w", cfg.Database, err)
+		}
 	}
 
 	conn, err := dial(ctx, cfg, cfg.Database, logger)

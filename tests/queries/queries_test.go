@@ -165,3 +165,25 @@ func newDB(ctx context.Context, t *testing.T, addr string) driver.Conn {
 	}
 	return conn
 }
+
+// A read-only client (tributary-query) refuses a database that does not
+// exist, naming it, and creates nothing: a typo used to create it.
+func TestReadOnlyOpenCreatesNothing(t *testing.T) {
+	env := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	name := fmt.Sprintf("typo_%d", time.Now().UnixNano())
+	_, err := clickhouse.Open(ctx, clickhouse.Config{Addr: env.ClickHouseAddr, Database: name, ReadOnly: true}, nil)
+	if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("Open(read-only, missing %s) = %v", name, err)
+	}
+	admin, err := clickhouse.Open(ctx, clickhouse.Config{Addr: env.ClickHouseAddr, Database: "default", ReadOnly: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	var n uint64
+	if err := admin.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", name).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("database %s exists after a read-only open (%d, %v)", name, n, err)
+	}
+}

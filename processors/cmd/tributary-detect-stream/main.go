@@ -1,45 +1,78 @@
 // Command tributary-detect-stream runs the streaming anomaly detectors:
 // auth and task events from JetStream, telemetry from Kafka, anomalies out
-// through the routing table. Settings come from the environment
-// (TRIBUTARY_NATS_URL, TRIBUTARY_KAFKA_BROKERS, TRIBUTARY_DETECT_GROUP,
-// TRIBUTARY_DETECT_HTTP for /metrics, /healthz and /readyz,
-// TRIBUTARY_OTLP_ENDPOINT to export traces).
+// through the routing table. Every setting is a flag whose default comes
+// from a TRIBUTARY_* variable; -h prints them and exits 0.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 
-	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/processors/service"
 )
 
+const usage = `usage: tributary-detect-stream [flags]
+
+Runs the streaming detectors (auth, task, telemetry) as consumer groups
+and publishes what they find as anomaly events. Exit codes: 0 stopped by
+SIGTERM/SIGINT or -h, 1 a runtime failure, 2 bad usage.
+
+flags (each defaults to the variable named):
+`
+
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := service.Config{
-		NATSURL:      env("TRIBUTARY_NATS_URL", "nats://127.0.0.1:4222"),
-		KafkaBrokers: strings.Split(env("TRIBUTARY_KAFKA_BROKERS", "127.0.0.1:9092"), ","),
-		Group:        os.Getenv("TRIBUTARY_DETECT_GROUP"),
-		StartFrom:    os.Getenv("TRIBUTARY_DETECT_START_FROM"), // earliest (default); latest is for tests only and refused
-		HTTPAddr:     os.Getenv("TRIBUTARY_DETECT_HTTP"),
-		Tracing: observe.TraceConfig{Endpoint: os.Getenv("TRIBUTARY_OTLP_ENDPOINT"),
-			Insecure: os.Getenv("TRIBUTARY_OTLP_INSECURE") == "true"},
-	}
-	if err := service.RunDetectors(ctx, cfg, log, nil); err != nil {
-		log.Error("tributary-detect-stream", "err", err)
-		os.Exit(1)
-	}
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stderr, service.RunDetectors))
 }
 
-func env(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+// runner is service.RunDetectors; a test gives another.
+type runner func(ctx context.Context, cfg service.Config, log *slog.Logger, ready chan<- struct{}) error
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, start runner) int {
+	env := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
 	}
-	return def
+	var cfg service.Config
+	fs := flag.NewFlagSet("tributary-detect-stream", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.NATSURL, "nats", env("TRIBUTARY_NATS_URL", "nats://127.0.0.1:4222"), "NATS URL (TRIBUTARY_NATS_URL)")
+	brokers := fs.String("kafka", env("TRIBUTARY_KAFKA_BROKERS", "127.0.0.1:9092"), "Kafka brokers, comma-separated (TRIBUTARY_KAFKA_BROKERS)")
+	fs.StringVar(&cfg.Group, "group", getenv("TRIBUTARY_DETECT_GROUP"), "consumer group / durable prefix (TRIBUTARY_DETECT_GROUP; default detect)")
+	fs.StringVar(&cfg.StartFrom, "start-from", getenv("TRIBUTARY_DETECT_START_FROM"), "where a new group starts: earliest (TRIBUTARY_DETECT_START_FROM; latest is for tests and refused)")
+	fs.StringVar(&cfg.HTTPAddr, "http", getenv("TRIBUTARY_DETECT_HTTP"), "serve /metrics, /healthz, /readyz and /debug/pprof on this address (TRIBUTARY_DETECT_HTTP)")
+	fs.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", getenv("TRIBUTARY_OTLP_ENDPOINT"), "export traces by OTLP/HTTP to this host:port or URL (TRIBUTARY_OTLP_ENDPOINT)")
+	fs.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", getenv("TRIBUTARY_OTLP_INSECURE") == "true", "plain HTTP to the OTLP endpoint (TRIBUTARY_OTLP_INSECURE=true)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tributary-detect-stream: unexpected argument %q (settings are flags; -h lists them)\n", fs.Arg(0))
+		return 2
+	}
+	cfg.KafkaBrokers = strings.Split(*brokers, ",")
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if err := start(ctx, cfg, log, nil); err != nil {
+		log.Error("tributary-detect-stream", "err", err)
+		return 1
+	}
+	return 0
 }

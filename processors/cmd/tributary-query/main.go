@@ -4,12 +4,16 @@
 //	tributary-query [--print] <name> [--since 1h] [--until 0s] [--tenant t1] [--param k=v]... [--format table|csv|json]
 //
 // ClickHouse comes from TRIBUTARY_CLICKHOUSE_ADDR (default 127.0.0.1:9000)
-// and TRIBUTARY_CLICKHOUSE_DB (default tributary).
+// and TRIBUTARY_CLICKHOUSE_DATABASE (default tributary), which must exist.
+// Exit codes: 0 success, 1 the server or the query failed, 2 bad usage.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 )
@@ -17,12 +21,27 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg, err := parseArgs(os.Args[1:], os.Getenv)
-	if err == nil {
-		err = run(ctx, cfg, os.Stdout)
+	os.Exit(realMain(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+func realMain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseArgs(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "tributary-query:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "tributary-query:", err)
+		return 2
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, "tributary-query: warning:", w)
+	}
+	if err := run(ctx, cfg, stdout); err != nil {
+		fmt.Fprintln(stderr, "tributary-query:", err)
+		if errors.As(err, new(usageError)) {
+			return 2
+		}
+		return 1
+	}
+	return 0
 }

@@ -23,7 +23,16 @@ type config struct {
 	Values map[string]string
 	Format string
 	CH     clickhouse.Config
+	// Warnings are printed before the query runs (deprecated settings).
+	Warnings []string
 }
+
+// usageError is a mistake in the command line found after parsing (an
+// unknown query, a parameter missing or malformed): exit code 2, like a
+// bad flag, not 1 like a failing server.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
 
 type kv map[string]string
 
@@ -37,13 +46,28 @@ func (m kv) Set(s string) error {
 	return nil
 }
 
-func parseArgs(args []string, getenv func(string) string) (config, error) {
+func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	cfg := config{Values: map[string]string{}}
 	if len(args) > 0 && args[0] == "list" {
 		cfg.List = true
 		return cfg, nil
 	}
 	fs := flag.NewFlagSet("tributary-query", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: tributary-query list
+       tributary-query [--print] <name> [--since 1h] [--until 0s] [--tenant t] [--param k=v]... [--format table|csv|json]
+
+Runs a query of the analysts' library against ClickHouse:
+TRIBUTARY_CLICKHOUSE_ADDR (default 127.0.0.1:9000) and
+TRIBUTARY_CLICKHOUSE_DATABASE (default tributary; it must exist: this tool
+reads only). Exit codes: 0 success, 1 the server or the query failed,
+2 bad usage.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	fs.BoolVar(&cfg.Print, "print", false, "print the rendered SQL instead of running it")
 	since := fs.String("since", "", "start: a duration ago (1h), RFC 3339 or unix seconds (default 1h)")
 	until := fs.String("until", "", "end, same forms (default now)")
@@ -74,7 +98,13 @@ func parseArgs(args []string, getenv func(string) string) (config, error) {
 	if cfg.Format != "table" && cfg.Format != "csv" && cfg.Format != "json" {
 		return cfg, fmt.Errorf("--format %q: want table, csv or json", cfg.Format)
 	}
-	cfg.CH = clickhouse.Config{Addr: getenv("TRIBUTARY_CLICKHOUSE_ADDR"), Database: getenv("TRIBUTARY_CLICKHOUSE_DB")}
+	db := getenv("TRIBUTARY_CLICKHOUSE_DATABASE")
+	if old := getenv("TRIBUTARY_CLICKHOUSE_DB"); db == "" && old != "" {
+		// The name this tool used to read; every binary now reads one.
+		db = old
+		cfg.Warnings = append(cfg.Warnings, "TRIBUTARY_CLICKHOUSE_DB is deprecated: set TRIBUTARY_CLICKHOUSE_DATABASE, as for tributary-ingest")
+	}
+	cfg.CH = clickhouse.Config{Addr: getenv("TRIBUTARY_CLICKHOUSE_ADDR"), Database: db, ReadOnly: true}
 	if cfg.CH.Addr == "" {
 		cfg.CH.Addr = "127.0.0.1:9000"
 	}
@@ -103,11 +133,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	}
 	q, err := queries.Get(cfg.Name)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	sql, err := q.Render(cfg.Values, time.Now())
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	if cfg.Print {
 		_, err := fmt.Fprintln(out, sql)

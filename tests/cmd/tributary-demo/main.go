@@ -46,9 +46,9 @@ func main() {
 		cfg.servers.KafkaBrokers = strings.Split(b, ",")
 	}
 	flag.StringVar(&cfg.scenario, "scenario", "producers/scenarios/demo.yaml", "scenario file (producers/sim format)")
-	// tributary-query reads TRIBUTARY_CLICKHOUSE_DB, default "tributary":
+	// tributary-query reads TRIBUTARY_CLICKHOUSE_DATABASE, default "tributary":
 	// the demo writes there so the printed commands work as they are.
-	flag.StringVar(&cfg.database, "database", envOr("TRIBUTARY_CLICKHOUSE_DB", "tributary"), "ClickHouse database to ingest into")
+	flag.StringVar(&cfg.database, "database", envOr("TRIBUTARY_CLICKHOUSE_DATABASE", "tributary"), "ClickHouse database to ingest into")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "simulation seed")
 	flag.DurationVar(&cfg.grace, "grace", 20*time.Second, "how long detectors run after the last event")
 	flag.BoolVar(&cfg.verbose, "v", false, "log the services' warnings")

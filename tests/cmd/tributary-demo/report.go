@@ -92,6 +92,6 @@ QUERY IT YOURSELF (the rows stay in ClickHouse database %[1]s; tenants %[2]s)
   bin/tributary-query stuck_task --tenant %[3]s --since %[4]s --param min_age_s=30
   bin/tributary-query --print metric_spike --tenant %[3]s --since %[4]s
                                                # the SQL itself, for clickhouse-client
-  (set TRIBUTARY_CLICKHOUSE_DB=%[1]s if it is not the default "tributary")
+  (set TRIBUTARY_CLICKHOUSE_DATABASE=%[1]s if it is not the default "tributary")
 `, res.Database, strings.Join(res.Tenants, ", "), t, since)
 }
