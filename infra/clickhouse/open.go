@@ -7,6 +7,8 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tributary-io/tributary/infra/observe"
 )
 
 // Open validates cfg, connects over the native protocol, creates
@@ -72,7 +74,10 @@ func dial(ctx context.Context, cfg Config, database string, logger *slog.Logger)
 		ClientInfo: ch.ClientInfo{
 			Products: []struct{ Name, Version string }{{Name: "tributary", Version: "1"}},
 		},
-		Logger:          logger.With(slog.String("component", "clickhouse-go")),
+		// The driver warns on each pool that servers before its minimum
+		// (25.8) are unsupported; Open logs the version once instead.
+		Logger: observe.Relevel(logger, map[string]slog.Level{"unsupported clickhouse version": slog.LevelDebug}).
+			With(slog.String("component", "clickhouse-go")),
 		DialTimeout:     cfg.DialTimeout,
 		ReadTimeout:     cfg.ReadTimeout,
 		MaxOpenConns:    cfg.MaxOpenConns,

@@ -12,6 +12,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/tributary-io/tributary/infra/observe"
 )
 
 // Config tunes the stack. Zero values take the defaults.
@@ -75,7 +77,13 @@ func New(cfg Config, log *slog.Logger) (*message.Router, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	wlog := watermill.NewSlogLogger(log)
+	// Watermill's lifecycle lines (adding, starting, closing each handler:
+	// two dozen at start) are debug detail here, and a retry that may well
+	// succeed is a warning, not an error: a handler's final failure is
+	// logged as an error by whoever handles it.
+	wlog := watermill.NewSlogLoggerWithLevelMapping(
+		observe.Relevel(log, map[string]slog.Level{"Error occurred, retrying": slog.LevelWarn}),
+		map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: cfg.CloseTimeout}, wlog)
 	if err != nil {
 		return nil, fmt.Errorf("new router: %w", err)

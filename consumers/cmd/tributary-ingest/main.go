@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -21,12 +22,19 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/consumers/service"
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/schemas"
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg, err := load(os.Args[1:])
+	cfg, logCfg, err := load(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	var log *slog.Logger
+	if err == nil {
+		log, err = observe.NewLogger(os.Stderr, logCfg)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tributary-ingest:", err)
 		os.Exit(2)
@@ -62,8 +70,9 @@ func run(ctx context.Context, cfg service.IngestConfig, log *slog.Logger) error 
 	}
 }
 
-func load(args []string) (service.IngestConfig, error) {
+func load(args []string) (service.IngestConfig, observe.LogConfig, error) {
 	var cfg service.IngestConfig
+	var logCfg observe.LogConfig
 	fs := flag.NewFlagSet("tributary-ingest", flag.ContinueOnError)
 	fs.StringVar(&cfg.NATSURL, "nats", os.Getenv("TRIBUTARY_NATS_URL"), "NATS URL (env TRIBUTARY_NATS_URL)")
 	brokers := fs.String("kafka", os.Getenv("TRIBUTARY_KAFKA_BROKERS"), "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
@@ -85,9 +94,11 @@ func load(args []string) (service.IngestConfig, error) {
 	fs.IntVar(&cfg.PoisonMaxDeliveries, "poison-max-deliveries", 0, "deliveries of a poison message whose dead-letter publish keeps failing before it is stored in dead_letters directly (default 5)")
 	fs.IntVar(&cfg.EventRetentionDays, "event-retention-days", 0, "days a current ClickHouse keeps event rows, set when the retention migration is applied; 18.16 has no TTL (default 30)")
 	fs.IntVar(&cfg.AnomalyRetentionDays, "anomaly-retention-days", 0, "days a current ClickHouse keeps anomalies (default 180)")
+	fs.StringVar(&logCfg.Level, "log-level", envOr("TRIBUTARY_LOG_LEVEL", "info"), "debug, info, warn or error (env TRIBUTARY_LOG_LEVEL)")
+	fs.StringVar(&logCfg.Format, "log-format", envOr("TRIBUTARY_LOG_FORMAT", "text"), "text or json (env TRIBUTARY_LOG_FORMAT)")
 	maxEvent := fs.Int("max-event-size", 0, "largest event accepted, bytes; larger ones are dead-lettered (default 1 MiB)")
 	if err := fs.Parse(args); err != nil {
-		return cfg, err
+		return cfg, logCfg, err
 	}
 	if *maxEvent > 0 {
 		cfg.Limits = schemas.DefaultLimits()
@@ -99,7 +110,7 @@ func load(args []string) (service.IngestConfig, error) {
 		cfg.KafkaBrokers = strings.Split(*brokers, ",")
 	}
 	cfg = cfg.WithDefaults()
-	return cfg, cfg.Validate()
+	return cfg, logCfg, cfg.Validate()
 }
 
 func envOr(k, def string) string {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/processors/service"
 )
 
@@ -58,6 +59,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&cfg.HTTPAddr, "http", getenv("TRIBUTARY_DETECT_HTTP"), "serve /metrics, /healthz, /readyz and /debug/pprof on this address (TRIBUTARY_DETECT_HTTP)")
 	fs.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", getenv("TRIBUTARY_OTLP_ENDPOINT"), "export traces by OTLP/HTTP to this host:port or URL (TRIBUTARY_OTLP_ENDPOINT)")
 	fs.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", getenv("TRIBUTARY_OTLP_INSECURE") == "true", "plain HTTP to the OTLP endpoint (TRIBUTARY_OTLP_INSECURE=true)")
+	var logCfg observe.LogConfig
+	fs.StringVar(&logCfg.Level, "log-level", env("TRIBUTARY_LOG_LEVEL", "info"), "debug, info, warn or error (TRIBUTARY_LOG_LEVEL)")
+	fs.StringVar(&logCfg.Format, "log-format", env("TRIBUTARY_LOG_FORMAT", "text"), "text or json (TRIBUTARY_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -69,7 +73,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 2
 	}
 	cfg.KafkaBrokers = strings.Split(*brokers, ",")
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log, err := observe.NewLogger(stderr, logCfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "tributary-detect-stream:", err)
+		return 2
+	}
 	if err := start(ctx, cfg, log, nil); err != nil {
 		log.Error("tributary-detect-stream", "err", err)
 		return 1

@@ -27,6 +27,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"--help"}, 0, false, "Exit codes"},
 		{[]string{"-nope"}, 2, false, "-nope"},
 		{[]string{"extra"}, 2, false, `unexpected argument "extra"`},
+		{[]string{"-log-format", "xml"}, 2, false, `-log-format "xml"`},
 		{nil, 1, true, "boom"},
 	}
 	for _, tt := range tests {
