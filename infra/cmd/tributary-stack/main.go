@@ -21,8 +21,28 @@ import (
 	"github.com/tributary-io/tributary/infra/localstack"
 )
 
+const usage = `usage: tributary-stack [flags] up|down|status|env|start|stop|kill|restart [server]
+
+Runs NATS JetStream, Apache Kafka (KRaft) and ClickHouse as local
+processes (or compose, when Docker answers) and writes their settings to
+<dir>/env. Servers: nats, kafka, clickhouse. Exit codes: 0 success,
+1 a server failed, 2 bad usage.
+
+flags:
+`
+
+// errUsage marks a command line the tool cannot act on (exit code 2).
+var errUsage = errors.New("usage: tributary-stack [flags] up|down|status|env|start|stop|kill|restart [server] (-h for help)")
+
 func main() {
-	if err := run(); err != nil {
+	err := run()
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "tributary-stack:", err)
+		os.Exit(2)
+	default:
 		fmt.Fprintln(os.Stderr, "tributary-stack:", err)
 		os.Exit(1)
 	}
@@ -36,13 +56,24 @@ func run() error {
 	compose := fs.String("compose-file", "infra/compose/docker-compose.yml", "compose file used when Docker is reachable")
 	local := fs.Bool("local", false, "use local processes even when Docker is reachable")
 	offset := fs.Int("port-offset", 0, "add this to every default port, to run beside another stack")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg = cfg.WithPortOffset(*offset)
 	args := fs.Args()
 	if len(args) == 0 {
-		return errors.New("usage: tributary-stack [flags] up|down|status|env|start|stop|kill|restart [server]")
+		return errUsage
+	}
+	if args[0] == "help" {
+		fs.Usage()
+		return flag.ErrHelp
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -99,7 +130,7 @@ func run() error {
 		fmt.Print(string(raw))
 	case "start", "stop", "kill", "restart":
 		if len(args) != 2 {
-			return fmt.Errorf("usage: tributary-stack %s nats|kafka|clickhouse", args[0])
+			return fmt.Errorf("%w: tributary-stack %s nats|kafka|clickhouse", errUsage, args[0])
 		}
 		switch args[0] {
 		case "start":
@@ -112,7 +143,7 @@ func run() error {
 			return stack.Restart(ctx, args[1])
 		}
 	default:
-		return fmt.Errorf("unknown command %q", args[0])
+		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
 	return nil
 }

@@ -47,6 +47,9 @@ func (c config) validate() error {
 
 func main() {
 	cfg, err := load(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // the flag set printed the help
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tributary-publish:", err)
 		os.Exit(2)

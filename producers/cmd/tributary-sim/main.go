@@ -55,6 +55,9 @@ func (c config) validate() error {
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg, err := load(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // the flag set printed the help
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tributary-sim:", err)
 		os.Exit(2)
