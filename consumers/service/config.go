@@ -164,35 +164,41 @@ func (c IngestConfig) WithDefaults() IngestConfig {
 // Validate reports every problem at once.
 func (c IngestConfig) Validate() error {
 	var errs []error
+	// Each names the field and the tributary-ingest flag that sets it.
 	if c.NATSURL == "" {
-		errs = append(errs, errors.New("ingest: NATSURL is empty"))
+		errs = append(errs, errors.New("ingest: NATSURL (-nats, TRIBUTARY_NATS_URL) is empty"))
 	}
 	if len(c.KafkaBrokers) == 0 {
-		errs = append(errs, errors.New("ingest: KafkaBrokers is empty"))
+		errs = append(errs, errors.New("ingest: KafkaBrokers (-kafka, TRIBUTARY_KAFKA_BROKERS) is empty"))
 	}
-	if c.BatchRows < 1 || c.InFlight < 1 || c.FlushInterval <= 0 {
-		errs = append(errs, fmt.Errorf("ingest: BatchRows %d, InFlight %d and FlushInterval %s must be positive", c.BatchRows, c.InFlight, c.FlushInterval))
+	positive := func(field, flag string, ok bool, v any) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("ingest: %s (%s) must be positive, got %v", field, flag, v))
+		}
 	}
-	if c.EventRetentionDays < 1 || c.AnomalyRetentionDays < 1 {
-		errs = append(errs, fmt.Errorf("ingest: EventRetentionDays %d and AnomalyRetentionDays %d must be positive", c.EventRetentionDays, c.AnomalyRetentionDays))
-	}
+	positive("BatchRows", "-batch-rows", c.BatchRows >= 1, c.BatchRows)
+	positive("InFlight", "-in-flight", c.InFlight >= 1, c.InFlight)
+	positive("FlushInterval", "-flush-interval", c.FlushInterval > 0, c.FlushInterval)
+	positive("EventRetentionDays", "-event-retention-days", c.EventRetentionDays >= 1, c.EventRetentionDays)
+	positive("AnomalyRetentionDays", "-anomaly-retention-days", c.AnomalyRetentionDays >= 1, c.AnomalyRetentionDays)
+	positive("ShutdownTimeout", "-shutdown-timeout", c.ShutdownTimeout > 0, c.ShutdownTimeout)
 	if c.BufferRows < c.BatchRows {
-		errs = append(errs, fmt.Errorf("ingest: BufferRows %d must be at least BatchRows %d", c.BufferRows, c.BatchRows))
-	}
-	if c.ShutdownTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("ingest: ShutdownTimeout %s must be positive", c.ShutdownTimeout))
+		errs = append(errs, fmt.Errorf("ingest: BufferRows (-buffer-rows) %d must be at least BatchRows (-batch-rows) %d", c.BufferRows, c.BatchRows))
 	}
 	switch {
 	case c.StartFrom != "earliest" && c.StartFrom != "latest":
-		errs = append(errs, fmt.Errorf("ingest: StartFrom %q is not earliest or latest", c.StartFrom))
+		errs = append(errs, fmt.Errorf("ingest: StartFrom (-start-from) %q is not earliest or latest", c.StartFrom))
 	case c.StartFrom == "latest" && !c.AllowLatest:
-		errs = append(errs, errors.New("ingest: StartFrom latest skips every retained event and is for tests only (AllowLatest is not set)"))
+		errs = append(errs, errors.New("ingest: StartFrom latest (-start-from) skips every retained event and is for tests only (AllowLatest is not set)"))
 	}
-	if c.KafkaSessionTimeout < time.Second || c.AckWait < time.Second {
-		errs = append(errs, fmt.Errorf("ingest: KafkaSessionTimeout %s and AckWait %s must be at least 1s", c.KafkaSessionTimeout, c.AckWait))
+	if c.KafkaSessionTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("ingest: KafkaSessionTimeout (-kafka-session-timeout) %s must be at least 1s", c.KafkaSessionTimeout))
+	}
+	if c.AckWait < time.Second {
+		errs = append(errs, fmt.Errorf("ingest: AckWait (-ack-wait) %s must be at least 1s", c.AckWait))
 	}
 	if c.PoisonMaxDeliveries < 1 {
-		errs = append(errs, fmt.Errorf("ingest: PoisonMaxDeliveries %d must be at least 1", c.PoisonMaxDeliveries))
+		errs = append(errs, fmt.Errorf("ingest: PoisonMaxDeliveries (-poison-max-deliveries) %d must be at least 1", c.PoisonMaxDeliveries))
 	}
 	if c.Limits.MaxPast > maxPastLimit {
 		errs = append(errs, fmt.Errorf("ingest: Limits.MaxPast %s exceeds %s: one insert would span too many daily partitions", c.Limits.MaxPast, maxPastLimit))
