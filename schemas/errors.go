@@ -23,6 +23,9 @@ var (
 	ErrUnsupportedVersion = fmt.Errorf("%w: unsupported version", ErrInvalid)
 	// ErrClockSkew: the event time is outside the accepted window around now.
 	ErrClockSkew = fmt.Errorf("%w: event time outside accepted window", ErrInvalid)
+	// ErrTenantMismatch: the event's tenant is not the one its subject or
+	// topic was published under (a producer writing as another tenant).
+	ErrTenantMismatch = fmt.Errorf("%w: tenant_mismatch", ErrInvalid)
 )
 
 // FieldError reports one bad field. It is a type (not just a message) because

@@ -329,3 +329,38 @@ var (
 	subjectTokenRE = regexp.MustCompile(`^[^\s.*>]+$`)
 	placeholderRE  = regexp.MustCompile(`\{[^}]*\}`)
 )
+
+// CheckTenant reports an event whose tenant differs from the one in the
+// subject or topic it arrived on (origin), where the route names the
+// tenant there ({tenant}): a producer allowed to publish only under its
+// own tenant's subjects must not write as another tenant through the
+// header. Routes without {tenant} (shared topics) have nothing to check.
+func (t *RoutingTable) CheckTenant(env Envelope, transport Transport, origin string) error {
+	r, err := t.cfg.RouteFor(env.Type)
+	if err != nil {
+		return nil // unknown types fail decoding on their own
+	}
+	var tmpl string
+	switch {
+	case transport == TransportJetStream && r.JetStream != nil:
+		tmpl = r.JetStream.Subject
+	case transport == TransportKafka && r.Kafka != nil:
+		tmpl = r.Kafka.Topic
+	}
+	tokens := strings.Split(tmpl, ".")
+	i := slices.Index(tokens, PlaceholderTenant)
+	if i < 0 {
+		return nil
+	}
+	got := strings.Split(origin, ".")
+	if i >= len(got) || got[i] != env.Tenant {
+		sub := ""
+		if i < len(got) {
+			sub = got[i]
+		}
+		return &FieldError{Scope: "envelope", Field: "tenant", Value: env.Tenant,
+			Reason: fmt.Sprintf("tenant_mismatch: is not the tenant %q of %s %q", sub, map[Transport]string{TransportJetStream: "subject", TransportKafka: "topic"}[transport], origin),
+			Kind:   ErrTenantMismatch}
+	}
+	return nil
+}

@@ -246,3 +246,40 @@ func TestDestinationName(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTenant(t *testing.T) {
+	routes, err := NewRoutingTable(DefaultRouting())
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := NewEvent("//t", "acme", LoginFailed{AuthOrigin: AuthOrigin{User: "u", SourceIP: "192.0.2.1"}, Method: MethodPassword, Reason: ReasonBadCredentials})
+	if err != nil {
+		t.Fatal(err)
+	}
+	metric, err := NewEvent("//t", "acme", MetricSample{TelemetrySource: TelemetrySource{Host: "h", Service: "s"}, Name: "cpu", Value: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		env       Envelope
+		transport Transport
+		origin    string
+		mismatch  bool
+	}{
+		{"its own subject", login, TransportJetStream, "auth.acme.login.failed", false},
+		{"another tenant's subject", login, TransportJetStream, "auth.globex.login.failed", true},
+		{"a subject too short to say", login, TransportJetStream, "auth", true},
+		{"a shared topic names no tenant", metric, TransportKafka, "telemetry.metrics", false},
+	}
+	for _, tt := range tests {
+		err := routes.CheckTenant(tt.env, tt.transport, tt.origin)
+		if got := err != nil; got != tt.mismatch {
+			t.Errorf("%s: err = %v, want mismatch %v", tt.name, err, tt.mismatch)
+			continue
+		}
+		if err != nil && (!errors.Is(err, ErrTenantMismatch) || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "tenant_mismatch") || !strings.Contains(err.Error(), tt.origin)) {
+			t.Errorf("%s: err = %v: want ErrTenantMismatch naming the origin", tt.name, err)
+		}
+	}
+}

@@ -225,6 +225,10 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 	sink := ingest.NewSink(s.table.Name, w, s.table.Values, cfg.Limits)
 	sink.Fresh = st.met.Table(s.table.Name).Fresh
 	sink.Positions = w.Positioned()
+	transport := s.transport
+	sink.CheckOrigin = func(env schemas.Envelope, origin string) error {
+		return routes.CheckTenant(env, transport, origin)
+	}
 	h := r.AddConsumerHandler(name, s.topic, sub, sink.Handle)
 	h.AddMiddleware(observe.TraceMiddleware(tp, s.name), poison, st.addHandler(s.name, ingest.IsPoison))
 	return h, nil

@@ -74,3 +74,18 @@ func Position(ctx context.Context) (key string, seq int64, ok bool) {
 	}
 	return pos()
 }
+
+type originKey struct{}
+
+// WithOrigin returns a message context that names where the message
+// arrived: its NATS subject, or its Kafka topic. A handler can then check
+// the event against it (the tenant in a subject).
+func WithOrigin(ctx context.Context, origin string) context.Context {
+	return context.WithValue(ctx, originKey{}, origin)
+}
+
+// Origin returns what WithOrigin put in ctx.
+func Origin(ctx context.Context) (string, bool) {
+	o, ok := ctx.Value(originKey{}).(string)
+	return o, ok
+}

@@ -309,6 +309,7 @@ func newDelivery(base context.Context, rec kafka.Message, attempt int) (*message
 	ctx = bus.WithPosition(ctx, func() (string, int64, bool) {
 		return rec.Topic + "-" + strconv.Itoa(rec.Partition), rec.Offset, true
 	})
+	ctx = bus.WithOrigin(ctx, rec.Topic)
 	ctx, cancel := context.WithCancel(ctx)
 	msg.SetContext(ctx)
 	return msg, cancel

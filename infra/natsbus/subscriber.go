@@ -355,6 +355,7 @@ func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (*messa
 		}
 		return int(md.NumDelivered)
 	})
+	ctx = bus.WithOrigin(ctx, m.Subject())
 	ctx = bus.WithPosition(ctx, func() (string, int64, bool) {
 		md, err := m.Metadata()
 		if err != nil {

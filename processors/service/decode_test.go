@@ -1,12 +1,14 @@
 package service
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/tributary-io/tributary/infra/bus"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -41,7 +43,7 @@ func TestDecodeUsesRealClock(t *testing.T) {
 		"a second ago":           {now.Add(-time.Second), nil},
 	} {
 		t.Run(name, func(t *testing.T) {
-			ev, err := decode(msg(tc.at), now, limits)
+			ev, err := decode(msg(tc.at), now, limits, nil)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("decode: %v, want %v", err, tc.want)
 			}
@@ -49,6 +51,37 @@ func TestDecodeUsesRealClock(t *testing.T) {
 				t.Errorf("event %+v", ev)
 			}
 		})
+	}
+}
+
+// TestDecodeChecksTheSubjectsTenant: a detector ignores an event whose
+// tenant is not the tenant of the subject it arrived on, as ingest
+// dead-letters it: its findings would land in the other tenant's anomalies.
+func TestDecodeChecksTheSubjectsTenant(t *testing.T) {
+	routes, err := schemas.NewRoutingTable(schemas.DefaultRouting())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(env schemas.Envelope, origin string) error {
+		return routes.CheckTenant(env, schemas.TransportJetStream, origin)
+	}
+	env, err := schemas.NewEvent("//tributary/test", "acme", schemas.LoginFailed{
+		AuthOrigin: schemas.AuthOrigin{User: "u", SourceIP: "192.0.2.1"}, Method: schemas.MethodPassword, Reason: schemas.ReasonBadCredentials})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		subject string
+		want    error
+	}{{"auth.acme.login.failed", nil}, {"auth.globex.login.failed", schemas.ErrTenantMismatch}} {
+		m := message.NewMessage(env.ID, message.Payload(env.Data))
+		for k, v := range env.Metadata() {
+			m.Metadata.Set(k, v)
+		}
+		m.SetContext(bus.WithOrigin(context.Background(), tc.subject))
+		if _, err := decode(m, time.Now(), schemas.DefaultLimits(), check); !errors.Is(err, tc.want) {
+			t.Errorf("%s: decode = %v, want %v", tc.subject, err, tc.want)
+		}
 	}
 }
 

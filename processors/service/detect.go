@@ -183,7 +183,9 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 			}
 			closers = append(closers, sub.Close)
 			hname := f.name + "-" + sanitize(in.topic)
-			h := r.AddConsumerHandler(name+"-"+sanitize(in.topic), in.topic, sub, handler(f, cfg, out, met, dm, log))
+			transport := in.transport
+			check := func(env schemas.Envelope, origin string) error { return routes.CheckTenant(env, transport, origin) }
+			h := r.AddConsumerHandler(name+"-"+sanitize(in.topic), in.topic, sub, handler(f, cfg, check, out, met, dm, log))
 			h.AddMiddleware(observe.TraceMiddleware(tp, hname), met.Middleware(hname, nil))
 			health.Track(hname, h)
 		}
@@ -217,22 +219,31 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 // the finding waits in the outbox and goes out first on the next call.
 // Observe holds the family's lock; publishing holds another, so a slow
 // broker does not stall the detector's other inputs.
-func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, dm *detectMetrics, log *slog.Logger) message.NoPublishHandlerFunc {
+func handler(f *family, cfg Config, checkOrigin func(schemas.Envelope, string) error, out *publish.Client, met *observe.Metrics, dm *detectMetrics, log *slog.Logger) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		now := cfg.Now()
-		ev, err := decode(msg, now, cfg.Limits)
+		ev, err := decode(msg, now, cfg.Limits, checkOrigin)
 		if err != nil {
 			// Ingest dead-letters these already; here they are counted and
 			// skipped. A clock-skewed one is worth a warning: fed to the
 			// detector it would move its tenant's watermark.
 			reason := "invalid"
-			if errors.Is(err, schemas.ErrClockSkew) {
+			switch {
+			case errors.Is(err, schemas.ErrTenantMismatch):
+				// A producer writing as another tenant: its findings would
+				// land in that tenant's anomalies.
+				reason = "tenant_mismatch"
+				if f.warnSkew(now) { // the same bound: one line per family per 10 s
+					log.Warn("detect: event whose tenant is not its subject's ignored (further ones within 10s only counted)",
+						"family", f.name, "id", msg.UUID, "err", err)
+				}
+			case errors.Is(err, schemas.ErrClockSkew):
 				reason = "clock_skew"
 				if f.warnSkew(now) {
 					log.Warn("detect: event outside the accepted time window ignored (further ones within 10s only counted)",
 						"family", f.name, "id", msg.UUID, "err", err)
 				}
-			} else {
+			default:
 				log.Debug("detect: skip invalid event", "family", f.name, "id", msg.UUID, "err", err)
 			}
 			dm.ignored.WithLabelValues(f.name, reason).Inc()
@@ -262,10 +273,15 @@ func handler(f *family, cfg Config, out *publish.Client, met *observe.Metrics, d
 // ingest dead-letters, and fed to a detector a future-dated one would move
 // its tenant's watermark and make the tenant's real events late (issue 11:
 // decoding with a zero now skipped this check).
-func decode(msg *message.Message, now time.Time, limits schemas.Limits) (stream.Event, error) {
+func decode(msg *message.Message, now time.Time, limits schemas.Limits, checkOrigin func(schemas.Envelope, string) error) (stream.Event, error) {
 	env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, now, limits)
 	if err != nil {
 		return stream.Event{}, err
+	}
+	if origin, ok := bus.Origin(msg.Context()); ok && checkOrigin != nil {
+		if err := checkOrigin(env, origin); err != nil {
+			return stream.Event{}, err
+		}
 	}
 	return stream.Event{ID: env.ID, Tenant: env.Tenant, Time: env.Time, Payload: p}, nil
 }

@@ -38,6 +38,11 @@ type Sink struct {
 	// Fresh, if set, is told how old each event is once its row is in:
 	// from the event's time to the insert, the freshness an analyst sees.
 	Fresh func(age time.Duration)
+	// CheckOrigin, if set, judges the event against where it arrived (its
+	// subject or topic, bus.Origin): an error is the event's own fault and
+	// makes it poison, like a decode error (a tenant header that is not
+	// its subject's tenant).
+	CheckOrigin func(env schemas.Envelope, origin string) error
 	// Positions passes each message's place in its log (bus.Position) to
 	// the writer, for batches a replay rebuilds (clickhouse.WithPosition).
 	// Off unless the writer uses them: on JetStream reading it costs a parse.
@@ -55,6 +60,13 @@ func (s *Sink) Handle(msg *message.Message) error {
 	env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, now, s.limits)
 	if err != nil {
 		return fmt.Errorf("decode event for %s: %w", s.table, err)
+	}
+	if s.CheckOrigin != nil {
+		if origin, ok := bus.Origin(msg.Context()); ok {
+			if err := s.CheckOrigin(env, origin); err != nil {
+				return fmt.Errorf("event %s for %s: %w", env.ID, s.table, err)
+			}
+		}
 	}
 	row, err := s.values(env, p, now)
 	if err != nil {

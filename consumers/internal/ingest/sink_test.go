@@ -150,3 +150,33 @@ func TestSinkRejectsStaleEvent(t *testing.T) {
 		t.Fatalf("a month-old event: err %v, rows %d; want poison and no row", err, len(w.rows))
 	}
 }
+
+// An event whose tenant header is not the tenant of its subject is poison
+// (dead-lettered with tenant_mismatch), not ingested.
+func TestSinkRefusesAnotherTenantsSubject(t *testing.T) {
+	routes, err := schemas.NewRoutingTable(schemas.DefaultRouting())
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := mustEvent(t, schemas.LoginFailed{AuthOrigin: schemas.AuthOrigin{User: "alice", SourceIP: "203.0.113.7"},
+		Method: schemas.MethodPassword, Reason: schemas.ReasonBadCredentials})
+	for _, tt := range []struct {
+		origin string
+		poison bool
+	}{{"auth.t1.login.failed", false}, {"auth.globex.login.failed", true}} {
+		msg := toMessage(login)
+		msg.SetContext(bus.WithOrigin(context.Background(), tt.origin))
+		w := &fakeWriter{}
+		s := NewSink("auth_events", w, AuthValues, schemas.DefaultLimits())
+		s.CheckOrigin = func(env schemas.Envelope, origin string) error {
+			return routes.CheckTenant(env, schemas.TransportJetStream, origin)
+		}
+		err := s.Handle(msg)
+		if got := err != nil && IsPoison(err) && errors.Is(err, schemas.ErrTenantMismatch); got != tt.poison {
+			t.Fatalf("origin %s: err = %v, want poison %v", tt.origin, err, tt.poison)
+		}
+		if tt.poison == (len(w.rows) == 1) {
+			t.Fatalf("origin %s: %d rows written", tt.origin, len(w.rows))
+		}
+	}
+}
