@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -25,6 +26,9 @@ type Config struct {
 	// Username defaults to "default"; Password may be empty.
 	Username string
 	Password string
+	// TLS, when set, makes the connection TLS (the server's secure native
+	// port, 9440 by default).
+	TLS *tls.Config
 
 	DialTimeout     time.Duration // default 5s
 	ReadTimeout     time.Duration // per-query socket read; default 30s

@@ -65,6 +65,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (driver.Conn, er
 func dial(ctx context.Context, cfg Config, database string, logger *slog.Logger) (driver.Conn, error) {
 	opts := &ch.Options{
 		Protocol: ch.Native, // HTTP fails against 18.16 (unknown client_protocol_version)
+		TLS:      cfg.TLS,
 		Addr:     cfg.addrs(),
 		Auth: ch.Auth{
 			Database: database,

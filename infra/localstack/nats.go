@@ -130,3 +130,14 @@ func writeIfChanged(path, content string) error {
 	}
 	return os.WriteFile(path, []byte(content), 0o644)
 }
+
+// NATSServerBinary installs the pinned nats-server into the tools folder
+// when it is missing and returns its path: for tests that run a server of
+// their own configuration (TLS, accounts).
+func NATSServerBinary(ctx context.Context, cfg Config) (string, error) {
+	s := natsServer{cfg: cfg}
+	if err := s.install(ctx); err != nil {
+		return "", err
+	}
+	return s.binary(), nil
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/infra/natsbus"
+	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -136,10 +137,13 @@ type Bus struct {
 // Connect dials NATS as name (reconnecting forever: a broker restart must
 // not end a service), opens JetStream and applies the routing table's
 // provisioning to it and to the Kafka brokers.
-func Connect(ctx context.Context, cfg Config, name, natsURL string, brokers []string, routes *schemas.RoutingTable) (*Bus, error) {
-	nc, err := nats.Connect(natsURL, nats.Name(name), nats.MaxReconnects(-1))
+//
+// opts carry credentials and TLS (secure.NATS.Options); the URL is
+// redacted in errors, so a password in it is never printed.
+func Connect(ctx context.Context, cfg Config, name, natsURL string, brokers []string, routes *schemas.RoutingTable, opts ...nats.Option) (*Bus, error) {
+	nc, err := nats.Connect(natsURL, append([]nats.Option{nats.Name(name), nats.MaxReconnects(-1)}, opts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("connect nats %s: %w", natsURL, err)
+		return nil, fmt.Errorf("connect nats %s: %w", secure.RedactURL(natsURL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

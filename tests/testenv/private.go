@@ -76,3 +76,22 @@ func freePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// NATSServerBinary returns the pinned nats-server the local stack uses
+// (installed into .tributary/bin if missing), or fails t saying why.
+func NATSServerBinary(t testing.TB) string {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatalf("testenv: nats-server: %v", err)
+	}
+	cfg := localstack.DefaultConfig()
+	cfg.ToolsDir = filepath.Join(root, ".tributary")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, err := localstack.NATSServerBinary(ctx, cfg)
+	if err != nil {
+		t.Fatalf("testenv: nats-server: %v", err)
+	}
+	return bin
+}
