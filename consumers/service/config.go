@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tributary-io/tributary/infra/clickhouse"
@@ -18,7 +20,9 @@ import (
 type IngestConfig struct {
 	NATSURL      string
 	KafkaBrokers []string
-	ClickHouse   clickhouse.Config
+	// NATSOptions carry credentials and TLS (secure.NATS.Options).
+	NATSOptions []nats.Option
+	ClickHouse  clickhouse.Config
 
 	// Group prefixes the consumer group (Kafka) and durable (JetStream)
 	// names; every instance with the same Group shares the work.

@@ -78,7 +78,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	bus, err := provision.Connect(ctx, cfg.Provision, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes)
+	bus, err := provision.Connect(ctx, cfg.Provision, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes, cfg.NATSOptions...)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}

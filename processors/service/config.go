@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/infra/router"
@@ -22,6 +24,8 @@ import (
 type Config struct {
 	NATSURL      string
 	KafkaBrokers []string
+	// NATSOptions carry credentials and TLS (secure.NATS.Options).
+	NATSOptions []nats.Option
 	// Group prefixes consumer group and durable names ("detect-auth"…).
 	// Run one instance per Group: detector state is per process and the
 	// JetStream durables do not shard by entity.

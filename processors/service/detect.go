@@ -118,7 +118,7 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
-	bus, err := provision.Connect(ctx, cfg.Provision, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes)
+	bus, err := provision.Connect(ctx, cfg.Provision, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes, cfg.NATSOptions...)
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}

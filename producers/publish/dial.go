@@ -11,6 +11,7 @@ import (
 	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/infra/natsbus"
 	"github.com/tributary-io/tributary/infra/provision"
+	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -23,7 +24,9 @@ type Conn struct {
 // DialConfig names the brokers; either may be empty if no route uses it.
 type DialConfig struct {
 	Config
-	NATSURL      string
+	NATSURL string
+	// NATSOptions carry credentials and TLS (secure.NATS.Options).
+	NATSOptions  []nats.Option
 	KafkaBrokers []string
 	// Provision creates the routing table's streams and topics first
 	// (idempotent); off when another service owns provisioning.
@@ -37,9 +40,10 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 	transports := map[schemas.Transport]Transport{}
 	var js jetstream.JetStream
 	if cfg.NATSURL != "" {
-		nc, err := nats.Connect(cfg.NATSURL, nats.Name("tributary-"+cfg.Source), nats.MaxReconnects(-1))
+		opts := append([]nats.Option{nats.Name("tributary-" + cfg.Source), nats.MaxReconnects(-1)}, cfg.NATSOptions...)
+		nc, err := nats.Connect(cfg.NATSURL, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("publish: connect nats %s: %w", cfg.NATSURL, err)
+			return nil, fmt.Errorf("publish: connect nats %s: %w", secure.RedactURL(cfg.NATSURL), err)
 		}
 		c.closers = append(c.closers, func() error { nc.Close(); return nil })
 		if js, err = jetstream.New(nc); err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tributary-io/tributary/consumers/service"
 	"github.com/tributary-io/tributary/infra/observe"
+	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -97,7 +98,19 @@ func load(args []string) (service.IngestConfig, observe.LogConfig, error) {
 	fs.StringVar(&logCfg.Level, "log-level", envOr("TRIBUTARY_LOG_LEVEL", "info"), "debug, info, warn or error (env TRIBUTARY_LOG_LEVEL)")
 	fs.StringVar(&logCfg.Format, "log-format", envOr("TRIBUTARY_LOG_FORMAT", "text"), "text or json (env TRIBUTARY_LOG_FORMAT)")
 	maxEvent := fs.Int("max-event-size", 0, "largest event accepted, bytes; larger ones are dead-lettered (default 1 MiB)")
+	var natsSec secure.NATS
+	var chSec secure.ClickHouse
+	secure.RegisterNATS(fs, os.Getenv, &natsSec)
+	secure.RegisterClickHouse(fs, os.Getenv, &chSec)
 	if err := fs.Parse(args); err != nil {
+		return cfg, logCfg, err
+	}
+	opts, err := natsSec.Options()
+	if err != nil {
+		return cfg, logCfg, err
+	}
+	cfg.NATSOptions = opts
+	if err := chSec.Apply(&cfg.ClickHouse); err != nil {
 		return cfg, logCfg, err
 	}
 	if *maxEvent > 0 {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 
 	"github.com/tributary-io/tributary/infra/observe"
+	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/processors/service"
 )
 
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&cfg.HTTPAddr, "http", getenv("TRIBUTARY_DETECT_HTTP"), "serve /metrics, /healthz, /readyz and /debug/pprof on this address (TRIBUTARY_DETECT_HTTP)")
 	fs.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", getenv("TRIBUTARY_OTLP_ENDPOINT"), "export traces by OTLP/HTTP to this host:port or URL (TRIBUTARY_OTLP_ENDPOINT)")
 	fs.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", getenv("TRIBUTARY_OTLP_INSECURE") == "true", "plain HTTP to the OTLP endpoint (TRIBUTARY_OTLP_INSECURE=true)")
+	var natsSec secure.NATS
+	secure.RegisterNATS(fs, getenv, &natsSec)
 	var logCfg observe.LogConfig
 	fs.StringVar(&logCfg.Level, "log-level", env("TRIBUTARY_LOG_LEVEL", "info"), "debug, info, warn or error (TRIBUTARY_LOG_LEVEL)")
 	fs.StringVar(&logCfg.Format, "log-format", env("TRIBUTARY_LOG_FORMAT", "text"), "text or json (TRIBUTARY_LOG_FORMAT)")
@@ -73,6 +76,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 2
 	}
 	cfg.KafkaBrokers = strings.Split(*brokers, ",")
+	opts, err := natsSec.Options()
+	if err != nil {
+		fmt.Fprintln(stderr, "tributary-detect-stream:", err)
+		return 2
+	}
+	cfg.NATSOptions = opts
 	log, err := observe.NewLogger(stderr, logCfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "tributary-detect-stream:", err)

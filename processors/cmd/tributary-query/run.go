@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/processors/queries"
 )
 
@@ -74,6 +75,8 @@ flags:
 	tenant := fs.String("tenant", "", "tenant")
 	fs.Var(kv(cfg.Values), "param", "k=v, repeatable")
 	fs.StringVar(&cfg.Format, "format", "table", "table, csv or json")
+	var chSec secure.ClickHouse
+	secure.RegisterClickHouse(fs, getenv, &chSec)
 	// Flags may come before or after the name.
 	var rest []string
 	for len(args) > 0 {
@@ -105,6 +108,9 @@ flags:
 		cfg.Warnings = append(cfg.Warnings, "TRIBUTARY_CLICKHOUSE_DB is deprecated: set TRIBUTARY_CLICKHOUSE_DATABASE, as for tributary-ingest")
 	}
 	cfg.CH = clickhouse.Config{Addr: getenv("TRIBUTARY_CLICKHOUSE_ADDR"), Database: db, ReadOnly: true}
+	if err := chSec.Apply(&cfg.CH); err != nil {
+		return cfg, err
+	}
 	if cfg.CH.Addr == "" {
 		cfg.CH.Addr = "127.0.0.1:9000"
 	}

@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/producers/loadgen"
 	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/producers/sim"
@@ -88,9 +89,16 @@ func load(args []string) (config, error) {
 	fs.StringVar(&cfg.Dial.NATSURL, "nats", os.Getenv("TRIBUTARY_NATS_URL"), "NATS URL (env TRIBUTARY_NATS_URL)")
 	kafka := fs.String("kafka", os.Getenv("TRIBUTARY_KAFKA_BROKERS"), "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
 	fs.BoolVar(&cfg.Dial.Provision, "provision", true, "create the streams and topics first (idempotent)")
+	var natsSec secure.NATS
+	secure.RegisterNATS(fs, os.Getenv, &natsSec)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	opts, err := natsSec.Options()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Dial.NATSOptions = opts
 	cfg.Run.Seed = *seed
 	if *kafka != "" {
 		cfg.Dial.KafkaBrokers = strings.Split(*kafka, ",")
