@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/infra/router"
@@ -22,7 +23,11 @@ type IngestConfig struct {
 	KafkaBrokers []string
 	// NATSOptions carry credentials and TLS (secure.NATS.Options).
 	NATSOptions []nats.Option
-	ClickHouse  clickhouse.Config
+	// KafkaSecurity is the Kafka connections' TLS and SASL
+	// (secure.Kafka.Security), for subscribers, publishers, topic
+	// provisioning and lag.
+	KafkaSecurity kafkabus.SecurityConfig
+	ClickHouse    clickhouse.Config
 
 	// Group prefixes the consumer group (Kafka) and durable (JetStream)
 	// names; every instance with the same Group shares the work.

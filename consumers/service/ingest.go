@@ -12,7 +12,6 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tributary-io/tributary/consumers/internal/ingest"
@@ -78,7 +77,9 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	bus, err := provision.Connect(ctx, cfg.Provision, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes, cfg.NATSOptions...)
+	prov := cfg.Provision
+	prov.KafkaSecurity = cfg.KafkaSecurity
+	bus, err := provision.Connect(ctx, prov, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes, cfg.NATSOptions...)
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -94,7 +95,7 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		return fmt.Errorf("ingest: %w", err)
 	}
 	closers = append(closers, jsPub.Close)
-	kafkaPub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: log})
+	kafkaPub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: cfg.KafkaBrokers, Security: cfg.KafkaSecurity, Logger: log})
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
@@ -115,7 +116,10 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		return fmt.Errorf("ingest: %w", err)
 	}
 	st := newStats(observe.New("ingest"))
-	kc := &kafka.Client{Addr: kafka.TCP(cfg.KafkaBrokers...), Timeout: 2 * time.Second}
+	kc, err := cfg.KafkaSecurity.Client(cfg.KafkaBrokers, 2*time.Second)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
 	health := daemon.NewHealth(r)
 	// Servers that take deduplication tokens get batches a replay rebuilds
 	// (per log, in windows of consecutive positions, half what a Kafka
@@ -241,7 +245,7 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 // alone would allow 270 MiB; 1 MiB still carries thousands of events per
 // fetch, and Kafka returns an oversized record anyway.
 func consume(cfg IngestConfig, s subscription) daemon.Consume {
-	return daemon.Consume{Name: cfg.Group + "-" + s.name, Transport: s.transport, Filter: s.topic,
+	return daemon.Consume{Name: cfg.Group + "-" + s.name, Transport: s.transport, Filter: s.topic, KafkaSecurity: cfg.KafkaSecurity,
 		InFlight: cfg.InFlight, Partitions: cfg.Provision.TopicPartitions, StartFrom: cfg.StartFrom,
 		AllowLatest: cfg.AllowLatest, AckWait: cfg.AckWait, SessionTimeout: cfg.KafkaSessionTimeout, MaxBytes: 1 << 20}
 }

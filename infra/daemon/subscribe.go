@@ -37,6 +37,8 @@ type Consume struct {
 	// MaxBytes bounds a Kafka partition reader's fetch buffer; 0: the
 	// adapter's.
 	MaxBytes int
+	// KafkaSecurity is the Kafka connection's TLS and SASL.
+	KafkaSecurity kafkabus.SecurityConfig
 }
 
 // Subscriber builds the Watermill subscriber of c.
@@ -58,6 +60,7 @@ func Subscriber(js jetstream.JetStream, brokers []string, c Consume, log *slog.L
 			MaxInFlightPerPartition: max(1, c.InFlight/max(c.Partitions, 1)),
 			StartFrom:               kafkabus.StartOffset(c.StartFrom),
 			AllowLatest:             c.AllowLatest,
+			Security:                c.KafkaSecurity,
 		}
 		if t := c.SessionTimeout; t > 0 {
 			// The drain must stay below the rebalance timeout (or the

@@ -79,6 +79,19 @@ func (s SecurityConfig) transport(metadataTTL time.Duration) (*kafka.Transport, 
 	return &kafka.Transport{TLS: s.TLS, SASL: mech, MetadataTTL: metadataTTL}, nil
 }
 
+// Client returns a kafka-go client of brokers with these settings, for
+// the admin and lag calls a service makes beside its subscribers.
+func (s SecurityConfig) Client(brokers []string, timeout time.Duration) (*kafka.Client, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	tr, err := s.transport(0)
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Transport: tr, Timeout: timeout}, nil
+}
+
 // dialer builds the kafka-go dialer used by consumer groups and readers,
 // which do not take a Transport.
 func (s SecurityConfig) dialer() (*kafka.Dialer, error) {

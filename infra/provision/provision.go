@@ -35,6 +35,9 @@ type Config struct {
 	// topics keep theirs.
 	TopicRetention      time.Duration
 	TopicRetentionBytes int64
+	// KafkaSecurity is the TLS and SASL of the admin connection that
+	// creates topics (secure.Kafka.Security).
+	KafkaSecurity kafkabus.SecurityConfig
 }
 
 // Retention defaults. Without them streams and topics grew until the disk
@@ -119,7 +122,7 @@ func Apply(ctx context.Context, cfg Config, js jetstream.JetStream, brokers []st
 			specs[i] = kafkabus.TopicSpec{Name: t, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.ReplicationFactor,
 				Retention: cfg.TopicRetention, RetentionBytes: cfg.TopicRetentionBytes}
 		}
-		if err := kafkabus.EnsureTopics(ctx, brokers, specs); err != nil {
+		if err := kafkabus.EnsureTopics(ctx, brokers, specs, kafkabus.WithSecurity(cfg.KafkaSecurity)); err != nil {
 			return fmt.Errorf("provision topics: %w", err)
 		}
 	}

@@ -92,3 +92,32 @@ func TestSettingErrorsNameTheFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestKafkaSecurity(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte("k-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok := Kafka{Mechanism: "SCRAM-SHA-512", User: "ingest", Password: Secret{File: pwFile}, TLS: TLS{Enabled: true}}
+	s, err := ok.Security()
+	if err != nil || s.SASL == nil || s.SASL.Password != "k-secret" || s.SASL.Username != "ingest" || s.TLS == nil {
+		t.Fatalf("Security() = %+v, %v", s, err)
+	}
+	if s, err := (Kafka{}).Security(); err != nil || s.SASL != nil || s.TLS != nil {
+		t.Fatalf("no settings: %+v, %v", s, err)
+	}
+	for _, tt := range []struct {
+		k    Kafka
+		want string
+	}{
+		{Kafka{Mechanism: "GSSAPI", User: "u"}, `-kafka-sasl "GSSAPI"`},
+		{Kafka{Mechanism: "PLAIN"}, "-kafka-user: required"},
+		{Kafka{User: "u"}, "-kafka-sasl: required"},
+		{Kafka{Mechanism: "PLAIN", User: "u", Password: Secret{File: filepath.Join(dir, "missing")}}, "-kafka-password-file"},
+	} {
+		if _, err := tt.k.Security(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: err = %v, want %q", tt.k, err, tt.want)
+		}
+	}
+}

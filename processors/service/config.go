@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/tributary-io/tributary/infra/kafkabus"
 	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/provision"
 	"github.com/tributary-io/tributary/infra/router"
@@ -26,6 +27,10 @@ type Config struct {
 	KafkaBrokers []string
 	// NATSOptions carry credentials and TLS (secure.NATS.Options).
 	NATSOptions []nats.Option
+	// KafkaSecurity is the Kafka connections' TLS and SASL
+	// (secure.Kafka.Security), for subscribers, publishers, topic
+	// provisioning and lag.
+	KafkaSecurity kafkabus.SecurityConfig
 	// Group prefixes consumer group and durable names ("detect-auth"…).
 	// Run one instance per Group: detector state is per process and the
 	// JetStream durables do not shard by entity.

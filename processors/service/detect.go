@@ -118,7 +118,9 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
-	bus, err := provision.Connect(ctx, cfg.Provision, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes, cfg.NATSOptions...)
+	prov := cfg.Provision
+	prov.KafkaSecurity = cfg.KafkaSecurity
+	bus, err := provision.Connect(ctx, prov, "tributary-"+cfg.Group, cfg.NATSURL, cfg.KafkaBrokers, routes, cfg.NATSOptions...)
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
@@ -129,7 +131,7 @@ func RunDetectors(ctx context.Context, cfg Config, log *slog.Logger, ready chan<
 		return fmt.Errorf("detect: %w", err)
 	}
 	closers = append(closers, jsPub.Close)
-	kafkaPub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: log})
+	kafkaPub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: cfg.KafkaBrokers, Security: cfg.KafkaSecurity, Logger: log})
 	if err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}
@@ -312,7 +314,7 @@ func (f *family) flush(ctx context.Context, out *publish.Client, met *observe.Me
 // consume is how the detectors consume one input: a durable per family
 // on JetStream, a group per family and topic on Kafka.
 func consume(cfg Config, in input, name string) daemon.Consume {
-	c := daemon.Consume{Name: name, Transport: in.transport, Filter: in.topic, InFlight: 256, Partitions: 4, StartFrom: cfg.StartFrom,
+	c := daemon.Consume{Name: name, Transport: in.transport, Filter: in.topic, KafkaSecurity: cfg.KafkaSecurity, InFlight: 256, Partitions: 4, StartFrom: cfg.StartFrom,
 		AllowLatest: cfg.AllowLatest}
 	if in.transport == schemas.TransportKafka {
 		c.Name = name + "-" + sanitize(in.topic)

@@ -28,6 +28,9 @@ type DialConfig struct {
 	// NATSOptions carry credentials and TLS (secure.NATS.Options).
 	NATSOptions  []nats.Option
 	KafkaBrokers []string
+	// KafkaSecurity is the Kafka connection's TLS and SASL
+	// (secure.Kafka.Security).
+	KafkaSecurity kafkabus.SecurityConfig
 	// Provision creates the routing table's streams and topics first
 	// (idempotent); off when another service owns provisioning.
 	Provision bool
@@ -59,7 +62,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 		transports[schemas.TransportJetStream] = pub
 	}
 	if len(cfg.KafkaBrokers) > 0 {
-		pub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: cfg.KafkaBrokers, Logger: cfg.Logger})
+		pub, err := kafkabus.NewPublisher(kafkabus.PublisherConfig{Brokers: cfg.KafkaBrokers, Security: cfg.KafkaSecurity, Logger: cfg.Logger})
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("publish: %w", err)
@@ -74,7 +77,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 	}
 	c.Client = client
 	if cfg.Provision {
-		if err := provision.Apply(ctx, provision.Config{}, js, cfg.KafkaBrokers, client.routes.Provisioning()); err != nil {
+		if err := provision.Apply(ctx, provision.Config{KafkaSecurity: cfg.KafkaSecurity}, js, cfg.KafkaBrokers, client.routes.Provisioning()); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("publish: %w", err)
 		}

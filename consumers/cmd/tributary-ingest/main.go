@@ -100,7 +100,9 @@ func load(args []string) (service.IngestConfig, observe.LogConfig, error) {
 	maxEvent := fs.Int("max-event-size", 0, "largest event accepted, bytes; larger ones are dead-lettered (default 1 MiB)")
 	var natsSec secure.NATS
 	var chSec secure.ClickHouse
+	var kafkaSec secure.Kafka
 	secure.RegisterNATS(fs, os.Getenv, &natsSec)
+	secure.RegisterKafka(fs, os.Getenv, &kafkaSec)
 	secure.RegisterClickHouse(fs, os.Getenv, &chSec)
 	if err := fs.Parse(args); err != nil {
 		return cfg, logCfg, err
@@ -110,6 +112,9 @@ func load(args []string) (service.IngestConfig, observe.LogConfig, error) {
 		return cfg, logCfg, err
 	}
 	cfg.NATSOptions = opts
+	if cfg.KafkaSecurity, err = kafkaSec.Security(); err != nil {
+		return cfg, logCfg, err
+	}
 	if err := chSec.Apply(&cfg.ClickHouse); err != nil {
 		return cfg, logCfg, err
 	}

@@ -61,7 +61,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	fs.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", getenv("TRIBUTARY_OTLP_ENDPOINT"), "export traces by OTLP/HTTP to this host:port or URL (TRIBUTARY_OTLP_ENDPOINT)")
 	fs.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", getenv("TRIBUTARY_OTLP_INSECURE") == "true", "plain HTTP to the OTLP endpoint (TRIBUTARY_OTLP_INSECURE=true)")
 	var natsSec secure.NATS
+	var kafkaSec secure.Kafka
 	secure.RegisterNATS(fs, getenv, &natsSec)
+	secure.RegisterKafka(fs, getenv, &kafkaSec)
 	var logCfg observe.LogConfig
 	fs.StringVar(&logCfg.Level, "log-level", env("TRIBUTARY_LOG_LEVEL", "info"), "debug, info, warn or error (TRIBUTARY_LOG_LEVEL)")
 	fs.StringVar(&logCfg.Format, "log-format", env("TRIBUTARY_LOG_FORMAT", "text"), "text or json (TRIBUTARY_LOG_FORMAT)")
@@ -82,6 +84,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return 2
 	}
 	cfg.NATSOptions = opts
+	if cfg.KafkaSecurity, err = kafkaSec.Security(); err != nil {
+		fmt.Fprintln(stderr, "tributary-detect-stream:", err)
+		return 2
+	}
 	log, err := observe.NewLogger(stderr, logCfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "tributary-detect-stream:", err)

@@ -90,7 +90,9 @@ func load(args []string) (config, error) {
 	kafka := fs.String("kafka", os.Getenv("TRIBUTARY_KAFKA_BROKERS"), "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
 	fs.BoolVar(&cfg.Dial.Provision, "provision", true, "create the streams and topics first (idempotent)")
 	var natsSec secure.NATS
+	var kafkaSec secure.Kafka
 	secure.RegisterNATS(fs, os.Getenv, &natsSec)
+	secure.RegisterKafka(fs, os.Getenv, &kafkaSec)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -99,6 +101,9 @@ func load(args []string) (config, error) {
 		return cfg, err
 	}
 	cfg.Dial.NATSOptions = opts
+	if cfg.Dial.KafkaSecurity, err = kafkaSec.Security(); err != nil {
+		return cfg, err
+	}
 	cfg.Run.Seed = *seed
 	if *kafka != "" {
 		cfg.Dial.KafkaBrokers = strings.Split(*kafka, ",")
