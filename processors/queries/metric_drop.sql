@@ -2,9 +2,7 @@
 -- Finds metric series (host, name) whose mean in a @bucket_s-second bucket is
 -- at least @min_z robust sigmas (1.4826 × MAD) below the series' median over the
 -- @lookback_s seconds before @since. The baseline ignores the daily rhythm:
--- keep @lookback_s short (an hour) where the rhythm is strong. Joins are ALL
--- on aliased subqueries: the right sides hold one row per key, and ANY means
--- something else on servers after 18.16 (one row per key on both sides).
+-- keep @lookback_s short (an hour) where the rhythm is strong.
 -- param: tenant String
 -- param: since DateTime
 -- param: until DateTime

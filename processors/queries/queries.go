@@ -129,6 +129,7 @@ func parse(file, text string) (Query, error) {
 // to now.
 func (q Query) Render(values map[string]string, now time.Time) (string, error) {
 	lits := map[string]string{}
+	times := map[string]time.Time{}
 	var errs []error
 	for k := range values {
 		if !slices.ContainsFunc(q.Params, func(p Param) bool { return p.Name == k }) {
@@ -156,6 +157,15 @@ func (q Query) Render(values map[string]string, now time.Time) (string, error) {
 			continue
 		}
 		lits[p.Name] = lit
+		if p.Type == "DateTime" {
+			times[p.Name], _ = parseTime(strings.TrimSpace(v), now)
+		}
+	}
+	// An empty window gives an empty result that looks like "nothing
+	// found": say what is wrong instead.
+	if s, u := times["since"], times["until"]; !s.IsZero() && !u.IsZero() && !u.After(s) {
+		errs = append(errs, fmt.Errorf("until %s is not after since %s (UTC): the window is empty",
+			u.UTC().Format(time.RFC3339), s.UTC().Format(time.RFC3339)))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return "", err
@@ -208,4 +218,19 @@ func parseTime(v string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339, 2006-01-02 15:04:05, unix seconds or a duration ago)", v)
+}
+
+// ForEntity narrows rendered SQL to the rows of one entity_id, or of
+// those matching pattern when it holds '*' (any run of characters): every
+// query returns entity_id, so an analyst can drill into one host, user,
+// address or task type with any of them.
+func ForEntity(sql, pattern string) string {
+	lit, _ := literal("String", pattern, time.Time{})
+	cond := "entity_id = " + lit
+	if strings.Contains(pattern, "*") {
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(pattern)
+		like, _ := literal("String", strings.ReplaceAll(esc, "*", "%"), time.Time{})
+		cond = "entity_id LIKE " + like
+	}
+	return "SELECT * FROM (\n" + sql + "\n) WHERE " + cond + "\nORDER BY window_start, entity_id"
 }

@@ -124,3 +124,24 @@ func TestRenderNumbers(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderRefusesAnEmptyWindow(t *testing.T) {
+	q, err := Get("metric_spike")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		since, until string
+		want         string
+	}{
+		{"1h", "2h", "until 2026-11-30T10:00:00Z is not after since 2026-11-30T11:00:00Z"},
+		{"2026-11-30T10:00:00Z", "2026-11-30T10:00:00Z", "is not after since"},
+		{"2h", "1h", ""},
+	} {
+		_, err := q.Render(map[string]string{"tenant": "acme", "since": tt.since, "until": tt.until}, now)
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("since %s until %s: err = %v, want %q", tt.since, tt.until, err, tt.want)
+		}
+	}
+}

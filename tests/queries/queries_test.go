@@ -187,3 +187,48 @@ func TestReadOnlyOpenCreatesNothing(t *testing.T) {
 		t.Fatalf("database %s exists after a read-only open (%d, %v)", name, n, err)
 	}
 }
+
+// TestForEntity: any query narrows to one entity, or a * pattern of them,
+// on a real server: the analyst's drill-down into one host.
+func TestForEntity(t *testing.T) {
+	env := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn := newDB(ctx, t, env.ClickHouseAddr)
+	f := &fx{}
+	telemetryFixture(f)
+	f.insert(ctx, t, conn)
+	q, err := lib.Get("metric_spike")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := q.Render(map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339),
+		"min_z": "-1000"}, time.Now()) // every bucket of every host
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		entity string
+		want   []string
+	}{
+		{"h1/cpu", []string{"series:h1/cpu"}},
+		{"h*/cpu", []string{"series:h1/cpu", "series:h2/cpu", "series:h3/cpu"}},
+		{"h2/*", []string{"series:h2/cpu"}},
+		{"h9/cpu", nil},
+		{"h1_cpu", nil}, // _ is not a wildcard
+	} {
+		cols, rows, err := lib.Run(ctx, conn, lib.ForEntity(sql, tc.entity))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.entity, err)
+		}
+		var got []string
+		for _, r := range rows {
+			got = append(got, r[0]+":"+r[1])
+		}
+		slices.Sort(got)
+		got = slices.Compact(got)
+		if !slices.Equal(got, tc.want) || (len(rows) > 0 && cols[1] != "entity_id") {
+			t.Errorf("--entity %s: %v, want %v", tc.entity, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 // Command tributary-query runs the analysts' query library (processors/queries).
 //
 //	tributary-query list
+//	tributary-query explain <name>
 //	tributary-query [--print] <name> [--since 1h] [--until 0s] [--tenant t1] [--param k=v]... [--format table|csv|json]
 //
 // ClickHouse comes from TRIBUTARY_CLICKHOUSE_ADDR (default 127.0.0.1:9000)
@@ -33,6 +34,7 @@ func realMain(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stderr, "tributary-query:", err)
 		return 2
 	}
+	cfg.Hint = stderr
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(stderr, "tributary-query: warning:", w)
 	}
