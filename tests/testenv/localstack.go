@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -15,12 +16,12 @@ import (
 // folder, the same one `make up` uses, and leaves it running for the next
 // test binary; `make down` stops it.
 func fromLocalStack(ctx context.Context) (*Env, error) {
-	root, err := repoRoot()
+	dir, err := stackDir()
 	if err != nil {
 		return nil, err
 	}
 	cfg := localstack.DefaultConfig()
-	cfg.Dir = filepath.Join(root, ".tributary")
+	cfg.Dir = dir
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	stack, err := localstack.New(cfg, log)
 	if err != nil {
@@ -53,6 +54,20 @@ func (c stackControl) Restart(name string) error {
 func (c stackControl) Kill(name string) error { return c.s.Kill(name) }
 func (c stackControl) Start(name string) error {
 	return c.s.Start(context.Background(), name)
+}
+
+// stackDir is where the shared local stack lives: the repository's
+// .tributary (the one `make up` uses) inside the repository, and the
+// user's cache folder for a team's own module that imports this package.
+func stackDir() (string, error) {
+	if root, err := repoRoot(); err == nil {
+		return filepath.Join(root, ".tributary"), nil
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no repository and no cache folder for the local stack: %w", err)
+	}
+	return filepath.Join(cache, "tributary", "stack"), nil
 }
 
 // repoRoot walks up from the working directory (a test's package folder) to

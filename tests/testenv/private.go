@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 // needed, as for `make up`); it fails the test, with the reason, otherwise.
 func Private(t testing.TB) *Env {
 	t.Helper()
-	root, err := repoRoot()
+	tools, err := stackDir()
 	if err != nil {
 		t.Fatalf("testenv: private stack: %v", err)
 	}
@@ -29,7 +28,7 @@ func Private(t testing.TB) *Env {
 	}
 	cfg := localstack.DefaultConfig()
 	cfg.Dir = t.TempDir()
-	cfg.ToolsDir = filepath.Join(root, ".tributary")
+	cfg.ToolsDir = tools
 	cfg.NATSPort, cfg.NATSMonitorPort = ports[0], ports[1]
 	cfg.KafkaPort, cfg.KafkaControllerPort = ports[2], ports[3]
 	cfg.ClickHouseTCPPort, cfg.ClickHouseHTTPPort = ports[4], ports[5]
@@ -81,12 +80,12 @@ func freePorts(n int) ([]int, error) {
 // (installed into .tributary/bin if missing), or fails t saying why.
 func NATSServerBinary(t testing.TB) string {
 	t.Helper()
-	root, err := repoRoot()
+	tools, err := stackDir()
 	if err != nil {
 		t.Fatalf("testenv: nats-server: %v", err)
 	}
 	cfg := localstack.DefaultConfig()
-	cfg.ToolsDir = filepath.Join(root, ".tributary")
+	cfg.ToolsDir = tools
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	bin, err := localstack.NATSServerBinary(ctx, cfg)
