@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -82,6 +83,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Warmup, "warmup", def.Warmup, "points a forecaster learns before it scores")
 	fs.Float64Var(&cfg.HalfLife, "halflife", def.HalfLife, "points after which a past deviation weighs half in the series' history")
 	fs.Float64Var(&cfg.Range, "range", def.Range, "a value beyond the range seen so far by this share of it scores at least 0.5")
+	plotPath := fs.String("plot", "", "also draw the series, its scores and the points at or above -alert into this .svg or .png file (holds every point in memory)")
+	alertAt := fs.Float64("alert", 0.5, "score drawn as an alert by -plot")
 	strict := fs.Bool("strict", false, "a NaN or infinite value, or a time not after the row before, is an error instead of a skipped row")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -97,6 +100,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "tributary-detect:", err)
+		return 2
+	}
+	if ext := strings.ToLower(filepath.Ext(*plotPath)); *plotPath != "" && ext != ".svg" && ext != ".png" {
+		fmt.Fprintf(stderr, "tributary-detect: -plot %s: want a .svg or .png file\n", *plotPath)
 		return 2
 	}
 	if fs.NArg() > 1 {
@@ -116,7 +123,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	w := bufio.NewWriterSize(stdout, 64<<10)
-	err = score(ctx, &cfg, input{Strict: *strict, Warn: stderr, MaxWarnings: 20}, in, w)
+	opt := input{Strict: *strict, Warn: stderr, MaxWarnings: 20}
+	if *plotPath != "" {
+		opt.Chart = &chart{alertAt: *alertAt}
+	}
+	err = score(ctx, &cfg, opt, in, w)
+	if err == nil && opt.Chart != nil {
+		err = opt.Chart.write(*plotPath)
+	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}

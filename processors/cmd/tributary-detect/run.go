@@ -23,6 +23,8 @@ type input struct {
 	Warn   io.Writer
 	// MaxWarnings bounds the per-line reports; a total follows at the end.
 	MaxWarnings int
+	// Chart, if set, collects every scored point for -plot.
+	Chart *chart
 }
 
 // score reads CSV records and writes each scored one at once, so memory is
@@ -100,6 +102,9 @@ func score(ctx context.Context, cfg *series.Config, opt input, in io.Reader, out
 		}
 		last = ts
 		res := st.Update(cfg, ts, v)
+		if opt.Chart != nil {
+			opt.Chart.add(ts, v, res.Score)
+		}
 		row = append(row[:0], rec[tCol], rec[vCol], strconv.FormatFloat(res.Score, 'f', 6, 64))
 		if debug {
 			// Undocumented: what the scorer saw, for whoever tunes it.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,5 +234,33 @@ func TestSameScoresAsLiveDetector(t *testing.T) {
 	}
 	if alerts == 0 {
 		t.Error("the series' spike and drop raised no alert: the comparison proves little")
+	}
+}
+
+// -plot draws the series and its scores to SVG or PNG; other extensions
+// are refused before any work.
+func TestPlot(t *testing.T) {
+	in := makeCSV(600, true, time.RFC3339, 450)
+	dir := t.TempDir()
+	for _, name := range []string{"s.svg", "s.png"} {
+		path := filepath.Join(dir, name)
+		var out, errb bytes.Buffer
+		if code := run([]string{"-plot", path}, strings.NewReader(in), &out, &errb); code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, errb.String())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil || len(b) < 1000 {
+			t.Fatalf("%s: %d bytes, %v", name, len(b), err)
+		}
+		if name == "s.svg" && !bytes.Contains(b, []byte("<svg")) {
+			t.Errorf("%s is not SVG", name)
+		}
+		if name == "s.png" && !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			t.Errorf("%s is not PNG", name)
+		}
+	}
+	var errb bytes.Buffer
+	if code := run([]string{"-plot", filepath.Join(dir, "s.gif")}, strings.NewReader(in), io.Discard, &errb); code != 2 || !strings.Contains(errb.String(), "want a .svg or .png") {
+		t.Errorf("gif: exit %d, %q", code, errb.String())
 	}
 }
