@@ -20,9 +20,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/tributary-io/tributary/producers/sim"
 	"github.com/tributary-io/tributary/tests/eval"
@@ -35,6 +38,7 @@ type config struct {
 	seed     uint64
 	grace    time.Duration
 	verbose  bool
+	html     string
 }
 
 func main() {
@@ -52,6 +56,7 @@ func main() {
 	flag.Uint64Var(&cfg.seed, "seed", 1, "simulation seed")
 	flag.DurationVar(&cfg.grace, "grace", 20*time.Second, "how long detectors run after the last event")
 	flag.BoolVar(&cfg.verbose, "v", false, "log the services' warnings")
+	flag.StringVar(&cfg.html, "html", "out/demo-report.html", "write the HTML report here")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -105,6 +110,10 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	rep := eval.NewReport(res, eval.DefaultTolerance)
 	fmt.Fprintf(out, "\n%s", transports(res))
 	printReport(out, res, rep)
+	if err := writeHTML(ctx, srv, res, cfg.html); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nHTML report (each injected anomaly, its series and where the detectors and queries fired): %s\n", cfg.html)
 	howTo(out, res)
 	fmt.Fprintf(out, "\ndemo finished in %s\n", time.Since(began).Round(time.Second))
 	return nil
@@ -124,4 +133,26 @@ func transports(res *eval.Result) string {
 	}
 	fmt.Fprintf(&b, " anomalies %d\n", len(res.Detected))
 	return b.String()
+}
+
+// writeHTML reads the injected metric series back from ClickHouse and
+// writes the self-contained report.
+func writeHTML(ctx context.Context, srv eval.Servers, res *eval.Result, path string) error {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.ClickHouseAddr}, Auth: clickhouse.Auth{Database: res.Database}})
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer conn.Close()
+	series, err := eval.Series(ctx, conn, res)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	return eval.WriteHTML(abs, res, series, eval.DefaultTolerance)
 }
