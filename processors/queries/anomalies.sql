@@ -1,6 +1,7 @@
 -- name: anomalies
 -- Lists what the streaming detectors published (the anomalies table), newest
--- first; @kind '' means every kind.
+-- first; @kind '' means every kind. The evidence is shown as columns: value,
+-- expected and z where the detector gives them, and every key=value pair.
 -- param: tenant String
 -- param: since DateTime
 -- param: until DateTime
@@ -13,7 +14,11 @@ SELECT
     score,
     kind,
     severity,
-    detector
+    detector,
+    evidence.value[indexOf(evidence.key, 'value')] AS value,
+    evidence.value[indexOf(evidence.key, 'expected')] AS expected,
+    evidence.value[indexOf(evidence.key, 'z')] AS z,
+    arrayStringConcat(arrayMap((k, v) -> concat(k, '=', v), evidence.key, evidence.value), ', ') AS evidence
 FROM anomalies FINAL
 WHERE tenant = @tenant AND window_start >= @since AND window_start < @until
   AND (@kind = '' OR kind = @kind)

@@ -53,8 +53,12 @@ func (f *fx) beat(host string, t time.Time) {
 	f.beats = append(f.beats, []any{uuid.New(), "acme", host, "agent", uint32(5000), t, t})
 }
 
-func (f *fx) anomaly(id uuid.UUID, tenant, kind, entityType, entityID string, score float64, t, ingested time.Time) {
-	f.anomalies = append(f.anomalies, []any{id, tenant, kind, "telemetry", entityType, entityID, score, "warning", t, t.Add(time.Minute), "test", "1", t, ingested})
+func (f *fx) anomaly(id uuid.UUID, tenant, kind, entityType, entityID string, score float64, t, ingested time.Time, evidence ...string) {
+	var keys, values []string
+	for i := 0; i+1 < len(evidence); i += 2 {
+		keys, values = append(keys, evidence[i]), append(values, evidence[i+1])
+	}
+	f.anomalies = append(f.anomalies, []any{id, tenant, kind, "telemetry", entityType, entityID, score, "warning", t, t.Add(time.Minute), "test", "1", keys, values, t, ingested})
 }
 
 // batches pairs each table's INSERT with its rows.
@@ -65,7 +69,7 @@ func (f *fx) batches() []batch {
 		{"INSERT INTO telemetry_metrics (event_id, tenant, host, service, name, value, event_time, ingest_time) VALUES", f.metrics},
 		{"INSERT INTO telemetry_logs (event_id, tenant, host, service, severity, body, event_time, ingest_time) VALUES", f.logs},
 		{"INSERT INTO telemetry_heartbeats (event_id, tenant, host, service, interval_ms, event_time, ingest_time) VALUES", f.beats},
-		{"INSERT INTO anomalies (event_id, tenant, kind, family, entity_type, entity_id, score, severity, window_start, window_end, detector, detector_version, event_time, ingest_time) VALUES", f.anomalies},
+		{"INSERT INTO anomalies (event_id, tenant, kind, family, entity_type, entity_id, score, severity, window_start, window_end, detector, detector_version, evidence.key, evidence.value, event_time, ingest_time) VALUES", f.anomalies},
 	}
 }
 
@@ -151,6 +155,12 @@ func sqlLiteral(v any) (string, error) {
 		return strconv.FormatFloat(*x, 'g', -1, 64), nil
 	case uint16, uint32:
 		return fmt.Sprint(x), nil
+	case []string:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = quote(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]", nil
 	}
 	return "", fmt.Errorf("no literal for %T", v)
 }
@@ -288,9 +298,10 @@ func telemetryFixture(f *fx) {
 func anomalyFixture(f *fx) {
 	spike := uuid.New()
 	// The same event stored twice (a redelivery): FINAL must show it once.
-	f.anomaly(spike, "acme", "metric_spike", "series", "h1/cpu", 0.7, at(sec(1200)), at(sec(1201)))
-	f.anomaly(spike, "acme", "metric_spike", "series", "h1/cpu", 0.7, at(sec(1200)), at(sec(1260)))
-	f.anomaly(uuid.New(), "acme", "brute_force", "user", "victim", 0.9, at(sec(90)), at(sec(91)))
+	ev := []string{"host", "h1", "value", "68.36", "expected", "38.91", "z", "5.31"}
+	f.anomaly(spike, "acme", "metric_spike", "series", "h1/cpu", 0.7, at(sec(1200)), at(sec(1201)), ev...)
+	f.anomaly(spike, "acme", "metric_spike", "series", "h1/cpu", 0.7, at(sec(1200)), at(sec(1260)), ev...)
+	f.anomaly(uuid.New(), "acme", "brute_force", "user", "victim", 0.9, at(sec(90)), at(sec(91)), "failures", "12")
 	// Outside the hour, and another tenant's: not listed.
 	f.anomaly(uuid.New(), "acme", "metric_drop", "series", "h2/cpu", 0.8, at(-sec(60)), at(-sec(59)))
 	f.anomaly(uuid.New(), "other", "metric_drop", "series", "h3/cpu", 0.8, at(sec(60)), at(sec(61)))

@@ -232,3 +232,39 @@ func TestForEntity(t *testing.T) {
 		}
 	}
 }
+
+// The anomalies query shows the evidence the detector gave, as columns:
+// it hid in evidence.value where an analyst could not see it.
+func TestAnomaliesShowEvidence(t *testing.T) {
+	env := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn := newDB(ctx, t, env.ClickHouseAddr)
+	f := &fx{}
+	anomalyFixture(f)
+	f.insert(ctx, t, conn)
+	q, err := lib.Get("anomalies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := q.Render(map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, rows, err := lib.Run(ctx, conn, sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := func(name string) int { return slices.Index(cols, name) }
+	for _, r := range rows {
+		if r[1] != "h1/cpu" {
+			continue
+		}
+		if r[col("value")] != "68.36" || r[col("expected")] != "38.91" || r[col("z")] != "5.31" ||
+			!strings.Contains(r[col("evidence")], "host=h1") {
+			t.Fatalf("evidence columns %v: %v", cols, r)
+		}
+		return
+	}
+	t.Fatalf("no h1/cpu row: %v", rows)
+}
