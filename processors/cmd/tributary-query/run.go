@@ -33,6 +33,8 @@ type config struct {
 	Warnings []string
 	// Hint, if set, hears why a result is empty.
 	Hint io.Writer
+	// Tail, when set, follows anomaly events instead of running a query.
+	Tail *tailConfig
 }
 
 // usageError is a mistake in the command line found after parsing (an
@@ -60,6 +62,11 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (con
 		cfg.List = true
 		return cfg, nil
 	}
+	if len(args) > 0 && args[0] == "tail" {
+		tc, err := parseTail(args[1:], getenv, stderr)
+		cfg.Tail = tc
+		return cfg, err
+	}
 	if len(args) > 0 && args[0] == "explain" {
 		if len(args) != 2 {
 			return cfg, errors.New("usage: tributary-query explain <name>")
@@ -72,6 +79,7 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (con
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: tributary-query list
        tributary-query explain <name>
+       tributary-query tail [--tenant t] [--kind k]     (anomalies live, as the detectors publish them)
        tributary-query [--print] <name> [--since 1h] [--until 0s] [--tenant t] [--entity id] [--param k=v]... [--format table|csv|json]
 
 Runs a query of the analysts' library against ClickHouse:
@@ -134,6 +142,9 @@ flags:
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
+	if cfg.Tail != nil {
+		return runTail(ctx, cfg.Tail, out)
+	}
 	if cfg.List {
 		all, err := queries.All()
 		if err != nil {
