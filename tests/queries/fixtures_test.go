@@ -198,6 +198,9 @@ func authFixture(f *fx) {
 	// 0.83 h ≈ 1060 km/h — too fast; use Munich, 500 km: ~600 km/h).
 	f.login("login.succeeded", "bob", "10.1.0.1", "DE", 52.5, 13.4, at(sec(100)))
 	f.login("login.succeeded", "bob", "10.1.0.2", "AU", -33.9, 151.2, at(sec(1900)))
+	// Bob keeps switching: three impossible jumps, one incident, one row.
+	f.login("login.succeeded", "bob", "10.1.0.1", "DE", 52.5, 13.4, at(sec(2500)))
+	f.login("login.succeeded", "bob", "10.1.0.2", "AU", -33.9, 151.2, at(sec(3100)))
 	f.login("login.succeeded", "alice", "10.1.0.3", "DE", 52.5, 13.4, at(sec(100)))
 	f.login("login.succeeded", "alice", "10.1.0.4", "DE", 48.1, 11.6, at(sec(3100)))
 	// New country: history before T.

@@ -268,3 +268,30 @@ func TestAnomaliesShowEvidence(t *testing.T) {
 	}
 	t.Fatalf("no h1/cpu row: %v", rows)
 }
+
+// impossible_travel gave a row per jump: bob switching between Berlin and
+// Sydney three times is one incident, one row, with its jump count.
+func TestImpossibleTravelOneRowPerIncident(t *testing.T) {
+	env := testenv.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn := newDB(ctx, t, env.ClickHouseAddr)
+	f := &fx{}
+	authFixture(f)
+	f.insert(ctx, t, conn)
+	q, err := lib.Get("impossible_travel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sql, err := q.Render(map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, rows, err := lib.Run(ctx, conn, sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0][1] != "bob" || rows[0][slices.Index(cols, "jumps")] != "3" {
+		t.Fatalf("rows %v %v, want one row for bob with 3 jumps", cols, rows)
+	}
+}
