@@ -53,11 +53,18 @@ $(CHDB)/installed:
 	$(CHDB)/bin/pip install -q $(CHDB_PIN)
 	@touch $@
 
+# Headless Chromium opens the demo's HTML report in make test; installed
+# like ClickHouse (Debian's package, as root) when missing.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
+	  { echo "make test needs chromium: apt-get install chromium (as root)"; exit 1; }
+
 .PHONY: chdb
 chdb: $(CHDB)/installed ## install chDB (ClickHouse 26.x in-process) into .tributary/chdb for the cross-engine tests
 
 .PHONY: test
-test: $(CHDB)/installed ## unit and integration tests of every module, with -race, against real servers (ClickHouse 18.16 and chDB 26.x)
+test: $(CHDB)/installed chromium ## unit and integration tests of every module, with -race, against real servers (ClickHouse 18.16 and chDB 26.x)
 	@mkdir -p $(OUT)
 	@# First, alone: bring up (or find) the servers and log their versions.
 	$(GO) test -count=1 -v -run 'TestServersAnswer' ./tests/testenv | tee $(OUT)/servers.log | grep -E 'servers from|^(ok|FAIL|---)'
