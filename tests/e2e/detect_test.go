@@ -13,6 +13,7 @@ import (
 	"github.com/tributary-io/tributary/infra/poll"
 	detect "github.com/tributary-io/tributary/processors/service"
 	"github.com/tributary-io/tributary/schemas"
+	"github.com/tributary-io/tributary/tests/kit"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -42,7 +43,7 @@ func TestDetectorService(t *testing.T) {
 		})
 	}
 	stopDetectors := startDetectors()
-	t.Cleanup(func() { cleanShared(t, env, db, dcfg.Group) })
+	t.Cleanup(func() { kit.CleanShared(t, env, db, dcfg.Group) })
 
 	pub, conn := clients(ctx, t, env, db)
 	warmUp(ctx, t, pub, conn, tenant+"w")

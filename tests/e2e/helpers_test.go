@@ -13,6 +13,7 @@ import (
 	"github.com/tributary-io/tributary/consumers/service"
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/producers/publish"
+	"github.com/tributary-io/tributary/tests/kit"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -30,7 +31,7 @@ func ingestConfig(t *testing.T, env *testenv.Env, id string) service.IngestConfi
 		ClickHouse: chinfra.Config{Addr: env.ClickHouseAddr, Database: "e2e_" + id},
 		Group:      "e2e-" + id, FlushInterval: 50 * time.Millisecond, StartFrom: "latest", AllowLatest: true,
 	}
-	t.Cleanup(func() { cleanShared(t, env, cfg.ClickHouse.Database, cfg.Group) })
+	t.Cleanup(func() { kit.CleanShared(t, env, cfg.ClickHouse.Database, cfg.Group) })
 	return cfg
 }
 

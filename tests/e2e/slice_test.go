@@ -16,14 +16,13 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tributary-io/tributary/consumers/service"
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/producers/publish"
 	"github.com/tributary-io/tributary/schemas"
+	"github.com/tributary-io/tributary/tests/kit"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -64,7 +63,7 @@ func TestFirstSlice(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("ingest stopped with %v", err)
 		}
-		cleanShared(t, env, db, cfg.Group)
+		kit.CleanShared(t, env, db, cfg.Group)
 	})
 	select {
 	case <-ready:
@@ -261,44 +260,4 @@ func warmUp(ctx context.Context, t *testing.T, pub *publish.Conn, conn driver.Co
 		}
 	}
 	t.Logf("every Kafka group consuming after %s", time.Since(start).Round(time.Millisecond))
-}
-
-// cleanShared removes what the test left on the shared servers: its
-// database and its durable JetStream consumers (which would otherwise keep
-// tracking every later message). Kafka group offsets expire on their own.
-func cleanShared(t *testing.T, env *testenv.Env, db, group string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}}); err == nil {
-		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"`"); err != nil {
-			t.Logf("drop %s: %v", db, err)
-		}
-		conn.Close()
-	}
-	nc, err := nats.Connect(env.NATSURL)
-	if err != nil {
-		t.Logf("clean durables: %v", err)
-		return
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return
-	}
-	streams := js.StreamNames(ctx)
-	for name := range streams.Name() {
-		s, err := js.Stream(ctx, name)
-		if err != nil {
-			continue
-		}
-		consumers := s.ConsumerNames(ctx)
-		for c := range consumers.Name() {
-			if strings.HasPrefix(c, group+"-") {
-				if err := s.DeleteConsumer(ctx, c); err != nil {
-					t.Logf("delete consumer %s/%s: %v", name, c, err)
-				}
-			}
-		}
-	}
 }

@@ -320,19 +320,26 @@ func (p *Pipeline) ExpectDeadLetter(t testing.TB, id, reason string, within time
 	}
 }
 
-// clean drops the pipeline's database and its durable consumers, which
-// would otherwise keep the shared streams' messages for nobody.
-func (p *Pipeline) clean(t testing.TB) {
+// clean drops the pipeline's database and its durable consumers.
+func (p *Pipeline) clean(t testing.TB) { CleanShared(t, p.Env, p.Database, p.Group) }
+
+// CleanShared removes what a test left on shared servers: its database and
+// its durable JetStream consumers (group-prefixed), which would otherwise
+// keep tracking every later message. Kafka group offsets expire on their
+// own.
+func CleanShared(t testing.TB, env *testenv.Env, db, group string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{p.Env.ClickHouseAddr}}); err == nil {
-		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+p.Database+"`"); err != nil {
-			t.Logf("kit: drop %s: %v", p.Database, err)
+	if conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}}); err == nil {
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS `"+db+"`"); err != nil {
+			t.Logf("kit: drop %s: %v", db, err)
 		}
 		conn.Close()
 	}
-	nc, err := nats.Connect(p.Env.NATSURL)
+	nc, err := nats.Connect(env.NATSURL)
 	if err != nil {
+		t.Logf("kit: clean durables: %v", err)
 		return
 	}
 	defer nc.Close()
@@ -346,8 +353,10 @@ func (p *Pipeline) clean(t testing.TB) {
 			continue
 		}
 		for c := range s.ConsumerNames(ctx).Name() {
-			if strings.HasPrefix(c, p.Group+"-") {
-				_ = s.DeleteConsumer(ctx, c)
+			if strings.HasPrefix(c, group+"-") {
+				if err := s.DeleteConsumer(ctx, c); err != nil {
+					t.Logf("kit: delete consumer %s/%s: %v", name, c, err)
+				}
 			}
 		}
 	}

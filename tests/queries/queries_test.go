@@ -104,22 +104,9 @@ func TestQueries(t *testing.T) {
 // and the query a syntax error; rendered safely, "z <= -(-5)" keeps every
 // bucket up to five sigmas above the median, so all three hosts match.
 func TestQueriesNegativeFloat(t *testing.T) {
-	env := testenv.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn := newDB(ctx, t, env.ClickHouseAddr)
-	f := &fx{}
-	telemetryFixture(f)
-	f.insert(ctx, t, conn)
-	q, err := lib.Get("metric_drop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sql, err := q.Render(map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339),
-		"until": T.Add(time.Hour).Format(time.RFC3339), "min_z": "-5"}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, sql := fixtureQuery(ctx, t, telemetryFixture, "metric_drop", map[string]string{"min_z": "-5"})
 	cols, rows, err := lib.Run(ctx, conn, sql)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, sql)
@@ -140,6 +127,30 @@ func TestQueriesNegativeFloat(t *testing.T) {
 	if want := []string{"series:h1/cpu", "series:h2/cpu", "series:h3/cpu"}; !slices.Equal(got, want) {
 		t.Fatalf("found %v, want %v", got, want)
 	}
+}
+
+// fixtureQuery loads fixture into a fresh, migrated database and renders
+// the named query over the fixture's hour (tenant acme, T to T+1h), with
+// params on top.
+func fixtureQuery(ctx context.Context, t *testing.T, fixture func(*fx), name string, params map[string]string) (driver.Conn, string) {
+	t.Helper()
+	conn := newDB(ctx, t, testenv.Get(t).ClickHouseAddr)
+	f := &fx{}
+	fixture(f)
+	f.insert(ctx, t, conn)
+	q, err := lib.Get(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339)}
+	for k, v := range params {
+		vals[k] = v
+	}
+	sql, err := q.Render(vals, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn, sql
 }
 
 // newDB creates a fresh, migrated database and drops it at cleanup.
@@ -191,22 +202,10 @@ func TestReadOnlyOpenCreatesNothing(t *testing.T) {
 // TestForEntity: any query narrows to one entity, or a * pattern of them,
 // on a real server: the analyst's drill-down into one host.
 func TestForEntity(t *testing.T) {
-	env := testenv.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn := newDB(ctx, t, env.ClickHouseAddr)
-	f := &fx{}
-	telemetryFixture(f)
-	f.insert(ctx, t, conn)
-	q, err := lib.Get("metric_spike")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sql, err := q.Render(map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339),
-		"min_z": "-1000"}, time.Now()) // every bucket of every host
-	if err != nil {
-		t.Fatal(err)
-	}
+	// min_z -1000: every bucket of every host.
+	conn, sql := fixtureQuery(ctx, t, telemetryFixture, "metric_spike", map[string]string{"min_z": "-1000"})
 	for _, tc := range []struct {
 		entity string
 		want   []string
@@ -236,21 +235,9 @@ func TestForEntity(t *testing.T) {
 // The anomalies query shows the evidence the detector gave, as columns:
 // it hid in evidence.value where an analyst could not see it.
 func TestAnomaliesShowEvidence(t *testing.T) {
-	env := testenv.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn := newDB(ctx, t, env.ClickHouseAddr)
-	f := &fx{}
-	anomalyFixture(f)
-	f.insert(ctx, t, conn)
-	q, err := lib.Get("anomalies")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sql, err := q.Render(map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339)}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, sql := fixtureQuery(ctx, t, anomalyFixture, "anomalies", nil)
 	cols, rows, err := lib.Run(ctx, conn, sql)
 	if err != nil {
 		t.Fatal(err)
@@ -272,21 +259,9 @@ func TestAnomaliesShowEvidence(t *testing.T) {
 // impossible_travel gave a row per jump: bob switching between Berlin and
 // Sydney three times is one incident, one row, with its jump count.
 func TestImpossibleTravelOneRowPerIncident(t *testing.T) {
-	env := testenv.Get(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn := newDB(ctx, t, env.ClickHouseAddr)
-	f := &fx{}
-	authFixture(f)
-	f.insert(ctx, t, conn)
-	q, err := lib.Get("impossible_travel")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sql, err := q.Render(map[string]string{"tenant": "acme", "since": T.Format(time.RFC3339), "until": T.Add(time.Hour).Format(time.RFC3339)}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, sql := fixtureQuery(ctx, t, authFixture, "impossible_travel", nil)
 	cols, rows, err := lib.Run(ctx, conn, sql)
 	if err != nil {
 		t.Fatal(err)
