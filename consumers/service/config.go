@@ -175,10 +175,10 @@ func (c IngestConfig) Validate() error {
 	var errs []error
 	// Each names the field and the tributary-ingest flag that sets it.
 	if c.NATSURL == "" {
-		errs = append(errs, errors.New("ingest: NATSURL (-nats, TRIBUTARY_NATS_URL) is empty"))
+		errs = append(errs, errors.New("ingest: NATSURL (-nats-url, TRIBUTARY_NATS_URL) is empty"))
 	}
 	if len(c.KafkaBrokers) == 0 {
-		errs = append(errs, errors.New("ingest: KafkaBrokers (-kafka, TRIBUTARY_KAFKA_BROKERS) is empty"))
+		errs = append(errs, errors.New("ingest: KafkaBrokers (-kafka-brokers, TRIBUTARY_KAFKA_BROKERS) is empty"))
 	}
 	positive := func(field, flag string, ok bool, v any) {
 		if !ok {

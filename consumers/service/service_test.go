@@ -37,7 +37,7 @@ func TestIngestConfigValidate(t *testing.T) {
 	bad.StartFrom = "latest" // without AllowLatest
 	bad.EventRetentionDays = -1
 	err := bad.Validate()
-	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast", "StartFrom latest", "PoisonMaxDeliveries", "EventRetentionDays (-event-retention-days) must be positive, got -1", "NATSURL (-nats"} {
+	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast", "StartFrom latest", "PoisonMaxDeliveries", "EventRetentionDays (-event-retention-days) must be positive, got -1", "NATSURL (-nats-url"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to name %s", err, want)
 		}

@@ -123,16 +123,16 @@ func (c Config) WithDefaults() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if c.NATSURL == "" {
-		errs = append(errs, errors.New("detect: NATSURL is empty"))
+		errs = append(errs, errors.New("detect: NATSURL (-nats-url, TRIBUTARY_NATS_URL) is empty"))
 	}
 	if len(c.KafkaBrokers) == 0 {
-		errs = append(errs, errors.New("detect: KafkaBrokers is empty"))
+		errs = append(errs, errors.New("detect: KafkaBrokers (-kafka-brokers, TRIBUTARY_KAFKA_BROKERS) is empty"))
 	}
 	switch {
 	case c.StartFrom != "earliest" && c.StartFrom != "latest":
-		errs = append(errs, fmt.Errorf("detect: StartFrom %q is not earliest or latest", c.StartFrom))
+		errs = append(errs, fmt.Errorf("detect: StartFrom (-start-from) %q is not earliest or latest", c.StartFrom))
 	case c.StartFrom == "latest" && !c.AllowLatest:
-		errs = append(errs, errors.New("detect: StartFrom latest skips every retained event and is for tests only (AllowLatest is not set)"))
+		errs = append(errs, errors.New("detect: StartFrom (-start-from) latest skips every retained event and is for tests only (AllowLatest is not set)"))
 	}
 	if c.CheckpointChunkBytes < 0 {
 		errs = append(errs, fmt.Errorf("detect: CheckpointChunkBytes %d must not be negative", c.CheckpointChunkBytes))

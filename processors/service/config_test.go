@@ -14,11 +14,11 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{name: "defaults are valid", mutate: func(*Config) {}},
 		{name: "latest with the opt-in", mutate: func(c *Config) { c.StartFrom, c.AllowLatest = "latest", true }},
-		{name: "latest without the opt-in", mutate: func(c *Config) { c.StartFrom = "latest" }, wantErr: []string{"StartFrom latest", "AllowLatest"}},
-		{name: "unknown start", mutate: func(c *Config) { c.StartFrom = "yesterday" }, wantErr: []string{`StartFrom "yesterday"`}},
+		{name: "latest without the opt-in", mutate: func(c *Config) { c.StartFrom = "latest" }, wantErr: []string{"StartFrom (-start-from) latest", "AllowLatest"}},
+		{name: "unknown start", mutate: func(c *Config) { c.StartFrom = "yesterday" }, wantErr: []string{`StartFrom (-start-from) "yesterday"`}},
 		{name: "negative chunk size", mutate: func(c *Config) { c.CheckpointChunkBytes = -1 }, wantErr: []string{"CheckpointChunkBytes -1"}},
 		{name: "every problem at once", mutate: func(c *Config) { c.NATSURL, c.KafkaBrokers = "", nil },
-			wantErr: []string{"NATSURL is empty", "KafkaBrokers is empty"}},
+			wantErr: []string{"NATSURL (-nats-url, TRIBUTARY_NATS_URL) is empty", "KafkaBrokers (-kafka-brokers, TRIBUTARY_KAFKA_BROKERS) is empty"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,8 +67,8 @@ func startIngest(t *testing.T, bin string, env *testenv.Env, db, group string, e
 	t.Helper()
 	port := freePort(t)
 	args := []string{
-		"-nats", env.NATSURL, "-kafka", strings.Join(env.KafkaBrokers, ","), "-clickhouse", env.ClickHouseAddr,
-		"-database", db, "-group", group, "-http", "127.0.0.1:" + strconv.Itoa(port), "-stats-interval", "5s",
+		"-nats-url", env.NATSURL, "-kafka-brokers", strings.Join(env.KafkaBrokers, ","), "-clickhouse-addr", env.ClickHouseAddr,
+		"-clickhouse-database", db, "-group", group, "-http", "127.0.0.1:" + strconv.Itoa(port), "-stats-interval", "5s",
 	}
 	args = append(args, extra...)
 	logPath := filepath.Join(t.TempDir(), "ingest.log")

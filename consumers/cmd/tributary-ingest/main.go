@@ -1,7 +1,9 @@
 // Command tributary-ingest runs the ingest consumer groups: auth and task
 // events from JetStream, telemetry and anomalies from Kafka, and every
 // dead-letter destination, into ClickHouse. Settings come from the
-// TRIBUTARY_* variables the local stack writes (.tributary/env), or flags.
+// TRIBUTARY_* variables the local stack writes (.tributary/env), a YAML
+// settings file (-config) or flags; "tributary-ingest validate" checks them
+// without connecting.
 //
 // SIGTERM or SIGINT drains: in-flight batches are inserted and acked, then
 // it exits 0 within -shutdown-timeout. Stats (rows, batches, flush latency,
@@ -14,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -22,15 +25,16 @@ import (
 	"time"
 
 	"github.com/tributary-io/tributary/consumers/service"
+	"github.com/tributary-io/tributary/infra/cli"
 	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/schemas"
 )
 
 func main() {
-	cfg, logCfg, err := load(os.Args[1:])
+	cfg, logCfg, validate, err := load(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
+		os.Exit(cli.ExitOK)
 	}
 	var log *slog.Logger
 	if err == nil {
@@ -38,13 +42,17 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tributary-ingest:", err)
-		os.Exit(2)
+		os.Exit(cli.ExitUsage)
+	}
+	if validate {
+		fmt.Println("tributary-ingest: settings are valid")
+		os.Exit(cli.ExitOK)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, cfg, log); err != nil {
 		log.Error("tributary-ingest stopped", "err", err)
-		os.Exit(1)
+		os.Exit(cli.ExitFailure)
 	}
 	log.Info("tributary-ingest: drained, exiting")
 }
@@ -71,14 +79,25 @@ func run(ctx context.Context, cfg service.IngestConfig, log *slog.Logger) error 
 	}
 }
 
-func load(args []string) (service.IngestConfig, observe.LogConfig, error) {
-	var cfg service.IngestConfig
-	var logCfg observe.LogConfig
+func load(args []string) (cfg service.IngestConfig, logCfg observe.LogConfig, validate bool, err error) {
 	fs := flag.NewFlagSet("tributary-ingest", flag.ContinueOnError)
-	fs.StringVar(&cfg.NATSURL, "nats", os.Getenv("TRIBUTARY_NATS_URL"), "NATS URL (env TRIBUTARY_NATS_URL)")
-	brokers := fs.String("kafka", os.Getenv("TRIBUTARY_KAFKA_BROKERS"), "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
-	fs.StringVar(&cfg.ClickHouse.Addr, "clickhouse", os.Getenv("TRIBUTARY_CLICKHOUSE_ADDR"), "ClickHouse native host:port (env TRIBUTARY_CLICKHOUSE_ADDR)")
-	fs.StringVar(&cfg.ClickHouse.Database, "database", envOr("TRIBUTARY_CLICKHOUSE_DATABASE", "tributary"), "ClickHouse database (env TRIBUTARY_CLICKHOUSE_DATABASE)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: tributary-ingest [flags]
+       tributary-ingest validate [settings.yaml] [flags]   (check the settings without connecting)
+
+Every flag can also be set by its variable (-clickhouse-addr:
+TRIBUTARY_CLICKHOUSE_ADDR) or by its name as a key of the -config YAML
+file; flags beat variables, variables beat the file. Exit codes: 0
+drained after SIGTERM/SIGINT, 1 a runtime failure, 2 bad settings.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.NATSURL, "nats-url", "", "NATS URL (env TRIBUTARY_NATS_URL)")
+	brokers := fs.String("kafka-brokers", "", "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
+	fs.StringVar(&cfg.ClickHouse.Addr, "clickhouse-addr", "", "ClickHouse native host:port (env TRIBUTARY_CLICKHOUSE_ADDR)")
+	fs.StringVar(&cfg.ClickHouse.Database, "clickhouse-database", "tributary", "ClickHouse database (env TRIBUTARY_CLICKHOUSE_DATABASE)")
 	fs.StringVar(&cfg.Group, "group", "ingest", "consumer group / durable name prefix; instances with the same group share the work")
 	fs.IntVar(&cfg.BatchRows, "batch-rows", 0, "most rows per ClickHouse insert (default 1000)")
 	fs.IntVar(&cfg.InFlight, "in-flight", 0, "un-acked messages per Kafka partition / JetStream consumer (default 2×batch-rows)")
@@ -86,17 +105,17 @@ func load(args []string) (service.IngestConfig, observe.LogConfig, error) {
 	fs.DurationVar(&cfg.FlushInterval, "flush-interval", 0, "longest a row waits for its batch (default 200ms)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "bound on the drain after SIGTERM (default 30s)")
 	fs.DurationVar(&cfg.StatsInterval, "stats-interval", 0, "how often to log ingest stats; negative: never (default 30s)")
-	fs.StringVar(&cfg.HTTPAddr, "http", os.Getenv("TRIBUTARY_INGEST_HTTP"), "serve /metrics, /healthz, /readyz and /debug/ingest on this address, e.g. 127.0.0.1:9464 (env TRIBUTARY_INGEST_HTTP)")
-	fs.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", os.Getenv("TRIBUTARY_OTLP_ENDPOINT"), "export traces by OTLP/HTTP to this host:port or URL; empty: no tracing (env TRIBUTARY_OTLP_ENDPOINT)")
-	fs.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", os.Getenv("TRIBUTARY_OTLP_INSECURE") == "true", "plain HTTP to the OTLP endpoint (env TRIBUTARY_OTLP_INSECURE=true)")
+	fs.StringVar(&cfg.HTTPAddr, "http", "", "serve /metrics, /healthz, /readyz and /debug/ingest on this address, e.g. 127.0.0.1:9464 (env TRIBUTARY_HTTP)")
+	fs.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", "", "export traces by OTLP/HTTP to this host:port or URL; empty: no tracing (env TRIBUTARY_OTLP_ENDPOINT)")
+	fs.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", false, "plain HTTP to the OTLP endpoint (env TRIBUTARY_OTLP_INSECURE=true)")
 	fs.StringVar(&cfg.StartFrom, "start-from", "", "where a new group starts: earliest (default); latest is for tests only and refused here")
 	fs.DurationVar(&cfg.KafkaSessionTimeout, "kafka-session-timeout", 0, "how long a crashed instance keeps its Kafka partitions (default 10s)")
 	fs.DurationVar(&cfg.AckWait, "ack-wait", 0, "how long a crashed instance keeps its un-acked JetStream messages (default 10s)")
 	fs.IntVar(&cfg.PoisonMaxDeliveries, "poison-max-deliveries", 0, "deliveries of a poison message whose dead-letter publish keeps failing before it is stored in dead_letters directly (default 5)")
 	fs.IntVar(&cfg.EventRetentionDays, "event-retention-days", 0, "days a current ClickHouse keeps event rows, set when the retention migration is applied; 18.16 has no TTL (default 30)")
 	fs.IntVar(&cfg.AnomalyRetentionDays, "anomaly-retention-days", 0, "days a current ClickHouse keeps anomalies (default 180)")
-	fs.StringVar(&logCfg.Level, "log-level", envOr("TRIBUTARY_LOG_LEVEL", "info"), "debug, info, warn or error (env TRIBUTARY_LOG_LEVEL)")
-	fs.StringVar(&logCfg.Format, "log-format", envOr("TRIBUTARY_LOG_FORMAT", "text"), "text or json (env TRIBUTARY_LOG_FORMAT)")
+	fs.StringVar(&logCfg.Level, "log-level", "info", "debug, info, warn or error (env TRIBUTARY_LOG_LEVEL)")
+	fs.StringVar(&logCfg.Format, "log-format", "text", "text or json (env TRIBUTARY_LOG_FORMAT)")
 	maxEvent := fs.Int("max-event-size", 0, "largest event accepted, bytes; larger ones are dead-lettered (default 1 MiB)")
 	var natsSec secure.NATS
 	var chSec secure.ClickHouse
@@ -104,19 +123,22 @@ func load(args []string) (service.IngestConfig, observe.LogConfig, error) {
 	secure.RegisterNATS(fs, os.Getenv, &natsSec)
 	secure.RegisterKafka(fs, os.Getenv, &kafkaSec)
 	secure.RegisterClickHouse(fs, os.Getenv, &chSec)
-	if err := fs.Parse(args); err != nil {
-		return cfg, logCfg, err
+	if validate, err = cli.Parse(fs, args); err != nil {
+		return cfg, logCfg, validate, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, logCfg, validate, fmt.Errorf("unexpected argument %q (settings are flags; -h lists them)", fs.Arg(0))
 	}
 	opts, err := natsSec.Options()
 	if err != nil {
-		return cfg, logCfg, err
+		return cfg, logCfg, validate, err
 	}
 	cfg.NATSOptions = opts
 	if cfg.KafkaSecurity, err = kafkaSec.Security(); err != nil {
-		return cfg, logCfg, err
+		return cfg, logCfg, validate, err
 	}
 	if err := chSec.Apply(&cfg.ClickHouse); err != nil {
-		return cfg, logCfg, err
+		return cfg, logCfg, validate, err
 	}
 	if *maxEvent > 0 {
 		cfg.Limits = schemas.DefaultLimits()
@@ -128,12 +150,10 @@ func load(args []string) (service.IngestConfig, observe.LogConfig, error) {
 		cfg.KafkaBrokers = strings.Split(*brokers, ",")
 	}
 	cfg = cfg.WithDefaults()
-	return cfg, logCfg, cfg.Validate()
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+	if err := cfg.Validate(); err != nil {
+		return cfg, logCfg, validate, err
 	}
-	return def
+	// The logger's settings too, so validate catches a bad level.
+	_, err = observe.NewLogger(io.Discard, logCfg)
+	return cfg, logCfg, validate, err
 }

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tributary-io/tributary/infra/cli"
 	"github.com/tributary-io/tributary/processors/internal/series"
 )
 
@@ -59,6 +60,10 @@ Picking a threshold
   only stark anomalies remain. That command prints how each threshold
   scores.
 
+Settings: every flag can also be set by its variable (-warmup:
+TRIBUTARY_WARMUP) or as a key of the -config YAML file, as for every
+Tributary binary. Exit codes: 0 success, 1 unreadable input, 2 bad usage.
+
 flags:
 `
 
@@ -86,13 +91,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	plotPath := fs.String("plot", "", "also draw the series, its scores and the points at or above -alert into this .svg or .png file (holds every point in memory)")
 	alertAt := fs.Float64("alert", 0.5, "score drawn as an alert by -plot")
 	strict := fs.Bool("strict", false, "a NaN or infinite value, or a time not after the row before, is an error instead of a skipped row")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	validate, err := cli.Parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return cli.ExitOK
 	}
-	var err error
+	if err != nil {
+		fmt.Fprintln(stderr, "tributary-detect:", err)
+		return cli.ExitUsage
+	}
 	if cfg.Seasons, err = parseSeasons(*seasons); err != nil {
 		fmt.Fprintln(stderr, "tributary-detect: -seasons:", err)
 		return 2
@@ -109,6 +115,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if fs.NArg() > 1 {
 		fmt.Fprintln(stderr, "tributary-detect: one input file at most")
 		return 2
+	}
+	if validate {
+		fmt.Fprintln(stdout, "tributary-detect: settings are valid")
+		return cli.ExitOK
 	}
 	in := stdin
 	if fs.NArg() == 1 && fs.Arg(0) != "-" {

@@ -4,9 +4,11 @@
 //	tributary-query explain <name>
 //	tributary-query [--print] <name> [--since 1h] [--until 0s] [--tenant t1] [--param k=v]... [--format table|csv|json]
 //
-// ClickHouse comes from TRIBUTARY_CLICKHOUSE_ADDR (default 127.0.0.1:9000)
-// and TRIBUTARY_CLICKHOUSE_DATABASE (default tributary), which must exist.
-// Exit codes: 0 success, 1 the server or the query failed, 2 bad usage.
+// ClickHouse comes from -clickhouse-addr (TRIBUTARY_CLICKHOUSE_ADDR, default
+// 127.0.0.1:9000) and -clickhouse-database (TRIBUTARY_CLICKHOUSE_DATABASE,
+// default tributary), which must exist; settings may also come from a YAML
+// file (-config), as for every binary (package cli). Exit codes: 0
+// success, 1 the server or the query failed, 2 bad usage.
 package main
 
 import (
@@ -17,22 +19,24 @@ import (
 	"io"
 	"os"
 	"os/signal"
+
+	"github.com/tributary-io/tributary/infra/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	os.Exit(realMain(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(realMain(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func realMain(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := parseArgs(args, getenv, stderr)
+func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		return 0
+		return cli.ExitOK
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "tributary-query:", err)
-		return 2
+		return cli.ExitUsage
 	}
 	cfg.Hint = stderr
 	for _, w := range cfg.Warnings {
@@ -41,9 +45,9 @@ func realMain(ctx context.Context, args []string, getenv func(string) string, st
 	if err := run(ctx, cfg, stdout); err != nil {
 		fmt.Fprintln(stderr, "tributary-query:", err)
 		if errors.As(err, new(usageError)) {
-			return 2
+			return cli.ExitUsage
 		}
-		return 1
+		return cli.ExitFailure
 	}
-	return 0
+	return cli.ExitOK
 }

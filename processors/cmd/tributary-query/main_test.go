@@ -30,13 +30,16 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"metric_spike", "--tenant", "acme"}, map[string]string{"TRIBUTARY_CLICKHOUSE_ADDR": "127.0.0.1:1", "TRIBUTARY_CLICKHOUSE_DB": "x"}, 1, "TRIBUTARY_CLICKHOUSE_DB is deprecated"},
 	}
 	for _, tt := range tests {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		var out, errb bytes.Buffer
-		code := realMain(ctx, tt.args, func(k string) string { return tt.env[k] }, &out, &errb)
-		cancel()
-		if code != tt.code || !strings.Contains(errb.String(), tt.want) {
-			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, errb.String(), tt.code, tt.want)
-		}
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			setenv(t, tt.env)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var out, errb bytes.Buffer
+			code := realMain(ctx, tt.args, &out, &errb)
+			if code != tt.code || !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, errb.String(), tt.code, tt.want)
+			}
+		})
 	}
 }
 
@@ -49,12 +52,24 @@ func TestDatabaseSetting(t *testing.T) {
 		{map[string]string{"TRIBUTARY_CLICKHOUSE_DB": "old"}, "old"},
 		{map[string]string{"TRIBUTARY_CLICKHOUSE_DATABASE": "new", "TRIBUTARY_CLICKHOUSE_DB": "old"}, "new"},
 	} {
-		cfg, err := parseArgs([]string{"metric_spike"}, func(k string) string { return tt.env[k] }, &bytes.Buffer{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg.CH.Database != tt.want || !cfg.CH.ReadOnly {
-			t.Errorf("env %v: database %q (read-only %v), want %q read-only", tt.env, cfg.CH.Database, cfg.CH.ReadOnly, tt.want)
-		}
+		t.Run(tt.want, func(t *testing.T) {
+			setenv(t, tt.env)
+			cfg, err := parseArgs([]string{"metric_spike"}, &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.CH.Database != tt.want || !cfg.CH.ReadOnly {
+				t.Errorf("env %v: database %q (read-only %v), want %q read-only", tt.env, cfg.CH.Database, cfg.CH.ReadOnly, tt.want)
+			}
+		})
+	}
+}
+
+// setenv sets exactly these TRIBUTARY_* variables for the test: the ones
+// the binary reads and the test does not set are cleared.
+func setenv(t *testing.T, env map[string]string) {
+	t.Helper()
+	for _, k := range []string{"TRIBUTARY_CLICKHOUSE_ADDR", "TRIBUTARY_CLICKHOUSE_DATABASE", "TRIBUTARY_CLICKHOUSE_DB", "TRIBUTARY_CONFIG"} {
+		t.Setenv(k, env[k])
 	}
 }

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/tributary-io/tributary/infra/cli"
 	"github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/processors/queries"
@@ -56,14 +58,14 @@ func (m kv) Set(s string) error {
 	return nil
 }
 
-func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+func parseArgs(args []string, stderr io.Writer) (config, error) {
 	cfg := config{Values: map[string]string{}}
 	if len(args) > 0 && args[0] == "list" {
 		cfg.List = true
 		return cfg, nil
 	}
 	if len(args) > 0 && args[0] == "tail" {
-		tc, err := parseTail(args[1:], getenv, stderr)
+		tc, err := parseTail(args[1:], stderr)
 		cfg.Tail = tc
 		return cfg, err
 	}
@@ -82,11 +84,11 @@ func parseArgs(args []string, getenv func(string) string, stderr io.Writer) (con
        tributary-query tail [--tenant t] [--kind k]     (anomalies live, as the detectors publish them)
        tributary-query [--print] <name> [--since 1h] [--until 0s] [--tenant t] [--entity id] [--param k=v]... [--format table|csv|json]
 
-Runs a query of the analysts' library against ClickHouse:
-TRIBUTARY_CLICKHOUSE_ADDR (default 127.0.0.1:9000) and
-TRIBUTARY_CLICKHOUSE_DATABASE (default tributary; it must exist: this tool
-reads only). Exit codes: 0 success, 1 the server or the query failed,
-2 bad usage.
+Runs a query of the analysts' library against ClickHouse (-clickhouse-addr,
+-clickhouse-database: the database must exist, this tool reads only).
+Every flag can also be set by its variable (-clickhouse-addr:
+TRIBUTARY_CLICKHOUSE_ADDR) or as a key of the -config YAML file.
+Exit codes: 0 success, 1 the server or the query failed, 2 bad usage.
 
 flags:
 `)
@@ -99,8 +101,11 @@ flags:
 	fs.Var(kv(cfg.Values), "param", "k=v, repeatable")
 	fs.StringVar(&cfg.Format, "format", "table", "table, csv or json (typed: numbers as numbers, times RFC 3339 UTC)")
 	fs.StringVar(&cfg.Entity, "entity", "", "only this entity_id, e.g. host-02/cpu.usage, alice or 203.0.113.9; * matches any run of characters (host-02/*)")
+	fs.StringVar(&cfg.CH.Addr, "clickhouse-addr", "127.0.0.1:9000", "ClickHouse native host:port (env TRIBUTARY_CLICKHOUSE_ADDR)")
+	fs.StringVar(&cfg.CH.Database, "clickhouse-database", "", "ClickHouse database, read only (env TRIBUTARY_CLICKHOUSE_DATABASE; default tributary)")
 	var chSec secure.ClickHouse
-	secure.RegisterClickHouse(fs, getenv, &chSec)
+	secure.RegisterClickHouse(fs, os.Getenv, &chSec)
+	cli.AddConfigFlag(fs)
 	// Flags may come before or after the name.
 	var rest []string
 	for len(args) > 0 {
@@ -112,6 +117,10 @@ flags:
 		}
 		rest = append(rest, fs.Arg(0))
 		args = fs.Args()[1:]
+	}
+	// The command line is read; variables and the settings file fill the rest.
+	if _, err := cli.Parse(fs, nil); err != nil {
+		return cfg, err
 	}
 	if len(rest) != 1 {
 		return cfg, errors.New("usage: tributary-query list | explain <name> | [--print] <name> [--since 1h] [--tenant t] [--entity id] [--param k=v] [--format table|csv|json]")
@@ -125,18 +134,14 @@ flags:
 	if cfg.Format != "table" && cfg.Format != "csv" && cfg.Format != "json" {
 		return cfg, fmt.Errorf("--format %q: want table, csv or json", cfg.Format)
 	}
-	db := getenv("TRIBUTARY_CLICKHOUSE_DATABASE")
-	if old := getenv("TRIBUTARY_CLICKHOUSE_DB"); db == "" && old != "" {
+	if old := os.Getenv("TRIBUTARY_CLICKHOUSE_DB"); cfg.CH.Database == "" && old != "" {
 		// The name this tool used to read; every binary now reads one.
-		db = old
+		cfg.CH.Database = old
 		cfg.Warnings = append(cfg.Warnings, "TRIBUTARY_CLICKHOUSE_DB is deprecated: set TRIBUTARY_CLICKHOUSE_DATABASE, as for tributary-ingest")
 	}
-	cfg.CH = clickhouse.Config{Addr: getenv("TRIBUTARY_CLICKHOUSE_ADDR"), Database: db, ReadOnly: true}
+	cfg.CH.ReadOnly = true
 	if err := chSec.Apply(&cfg.CH); err != nil {
 		return cfg, err
-	}
-	if cfg.CH.Addr == "" {
-		cfg.CH.Addr = "127.0.0.1:9000"
 	}
 	return cfg, nil
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/tributary-io/tributary/infra/cli"
 	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/schemas"
 )
@@ -27,7 +29,7 @@ type tailConfig struct {
 	NATSOptions          []nats.Option
 }
 
-func parseTail(args []string, getenv func(string) string, stderr io.Writer) (*tailConfig, error) {
+func parseTail(args []string, stderr io.Writer) (*tailConfig, error) {
 	c := &tailConfig{}
 	fs := flag.NewFlagSet("tributary-query tail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -35,7 +37,8 @@ func parseTail(args []string, getenv func(string) string, stderr io.Writer) (*ta
 		fmt.Fprint(stderr, `usage: tributary-query tail [--tenant t] [--kind k] [--count n] [--format table|json]
 
 Follows the anomaly events the streaming detectors publish, from now on,
-until interrupted (or --count of them): NATS from TRIBUTARY_NATS_URL.
+until interrupted (or --count of them), from NATS (-nats-url,
+TRIBUTARY_NATS_URL).
 
 flags:
 `)
@@ -45,9 +48,10 @@ flags:
 	fs.StringVar(&c.Kind, "kind", "", "only this kind, e.g. metric_spike (default: every kind)")
 	fs.IntVar(&c.Count, "count", 0, "stop after this many anomalies (0: until interrupted)")
 	fs.StringVar(&c.Format, "format", "table", "table (one line each) or json (one object per line)")
+	fs.StringVar(&c.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS URL (env TRIBUTARY_NATS_URL)")
 	var ns secure.NATS
-	secure.RegisterNATS(fs, getenv, &ns)
-	if err := fs.Parse(args); err != nil {
+	secure.RegisterNATS(fs, os.Getenv, &ns)
+	if _, err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -66,10 +70,6 @@ flags:
 		return nil, err
 	}
 	c.NATSOptions = opts
-	c.NATSURL = getenv("TRIBUTARY_NATS_URL")
-	if c.NATSURL == "" {
-		c.NATSURL = "nats://127.0.0.1:4222"
-	}
 	return c, nil
 }
 

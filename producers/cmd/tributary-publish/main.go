@@ -7,6 +7,9 @@
 //
 // Missing id and time are filled; everything else must be in the line. The
 // exit code is 1 when any line failed, 2 for bad flags or settings.
+// Settings come from flags, TRIBUTARY_* variables or a YAML file (-config),
+// as for every binary (package cli); "tributary-publish validate" checks
+// them without connecting.
 //
 //	tributary-publish events.jsonl more.jsonl
 //	producer | tributary-publish -source //tributary/batch-import
@@ -24,6 +27,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tributary-io/tributary/infra/cli"
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/producers/jsonlines"
 	"github.com/tributary-io/tributary/producers/publish"
@@ -31,16 +36,21 @@ import (
 )
 
 type config struct {
-	Files []string // empty: stdin
-	Dial  publish.DialConfig
+	Files    []string // empty: stdin
+	Dial     publish.DialConfig
+	Log      observe.LogConfig
+	Validate bool // only check the settings
 }
 
 func (c config) validate() error {
 	var errs []error
 	if c.Dial.NATSURL == "" && len(c.Dial.KafkaBrokers) == 0 {
-		errs = append(errs, errors.New("no brokers: set -nats/-kafka or TRIBUTARY_NATS_URL/TRIBUTARY_KAFKA_BROKERS"))
+		errs = append(errs, errors.New("no brokers: set -nats-url/-kafka-brokers or TRIBUTARY_NATS_URL/TRIBUTARY_KAFKA_BROKERS"))
 	}
 	if err := c.Dial.Config.WithDefaults().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := observe.NewLogger(io.Discard, c.Log); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -49,39 +59,62 @@ func (c config) validate() error {
 func main() {
 	cfg, err := load(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0) // the flag set printed the help
+		os.Exit(cli.ExitOK) // the flag set printed the help
+	}
+	var log *slog.Logger
+	if err == nil {
+		log, err = observe.NewLogger(os.Stderr, cfg.Log)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tributary-publish:", err)
-		os.Exit(2)
+		os.Exit(cli.ExitUsage)
+	}
+	if cfg.Validate {
+		fmt.Println("tributary-publish: settings are valid")
+		os.Exit(cli.ExitOK)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st, err := run(ctx, cfg, log, os.Stdin, os.Stdout)
 	fmt.Fprintf(os.Stderr, "tributary-publish: %d lines, %d accepted, %d failed\n", st.Lines, st.Accepted, st.Failed)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tributary-publish:", err)
-		os.Exit(1)
+		os.Exit(cli.ExitFailure)
 	}
 	if st.Failed > 0 {
-		os.Exit(1)
+		os.Exit(cli.ExitFailure)
 	}
 }
 
 func load(args []string) (config, error) {
 	fs := flag.NewFlagSet("tributary-publish", flag.ContinueOnError)
 	var cfg config
-	fs.StringVar(&cfg.Dial.Source, "source", envOr("TRIBUTARY_SOURCE", "//tributary/publish-cli"),
-		"source stamped on events without one (env TRIBUTARY_SOURCE)")
-	fs.StringVar(&cfg.Dial.NATSURL, "nats", os.Getenv("TRIBUTARY_NATS_URL"), "NATS URL (env TRIBUTARY_NATS_URL)")
-	kafka := fs.String("kafka", os.Getenv("TRIBUTARY_KAFKA_BROKERS"), "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: tributary-publish [flags] [events.jsonl ...]
+       tributary-publish validate [settings.yaml] [flags]   (check the settings without connecting)
+
+Publishes JSON lines (CloudEvents structured mode) from the files or stdin.
+Every flag can also be set by its variable (-nats-url: TRIBUTARY_NATS_URL)
+or as a key of the -config YAML file; flags beat variables, variables beat
+the file. Exit codes: 0 every line accepted, 1 a line or the connection
+failed, 2 bad settings.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.Dial.Source, "source", "//tributary/publish-cli", "source stamped on events without one (env TRIBUTARY_SOURCE)")
+	fs.StringVar(&cfg.Dial.NATSURL, "nats-url", "", "NATS URL (env TRIBUTARY_NATS_URL)")
+	kafka := fs.String("kafka-brokers", "", "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
 	fs.BoolVar(&cfg.Dial.Provision, "provision", false, "create the streams and topics first (idempotent)")
+	fs.StringVar(&cfg.Log.Level, "log-level", "warn", "debug, info, warn or error (env TRIBUTARY_LOG_LEVEL)")
+	fs.StringVar(&cfg.Log.Format, "log-format", "text", "text or json (env TRIBUTARY_LOG_FORMAT)")
 	var natsSec secure.NATS
 	var kafkaSec secure.Kafka
 	secure.RegisterNATS(fs, os.Getenv, &natsSec)
 	secure.RegisterKafka(fs, os.Getenv, &kafkaSec)
-	if err := fs.Parse(args); err != nil {
+	var err error
+	if cfg.Validate, err = cli.Parse(fs, args); err != nil {
 		return cfg, err
 	}
 	opts, err := natsSec.Options()
@@ -97,13 +130,6 @@ func load(args []string) (config, error) {
 	}
 	cfg.Files = fs.Args()
 	return cfg, cfg.validate()
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 func run(ctx context.Context, cfg config, log *slog.Logger, stdin io.Reader, out io.Writer) (jsonlines.Stats, error) {

@@ -9,6 +9,10 @@
 // One process simulates all three services: they share one world (users,
 // hosts, clock) and one seed, which is what makes a run reproducible and
 // its ground truth exact; separate processes would need to share both.
+//
+// Settings come from flags, TRIBUTARY_* variables or a YAML file (-config),
+// as for every binary (package cli); "tributary-sim validate" checks them
+// and the scenario without connecting.
 package main
 
 import (
@@ -24,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tributary-io/tributary/infra/cli"
+	"github.com/tributary-io/tributary/infra/observe"
 	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/producers/loadgen"
 	"github.com/tributary-io/tributary/producers/publish"
@@ -39,6 +45,8 @@ type config struct {
 	DryRun       bool
 	Run          loadgen.Config
 	Dial         publish.DialConfig
+	Log          observe.LogConfig
+	Validate     bool // only check the settings
 }
 
 func (c config) validate() error {
@@ -47,21 +55,31 @@ func (c config) validate() error {
 		errs = append(errs, errors.New("-truth: required"))
 	}
 	if !c.DryRun && c.Dial.NATSURL == "" && len(c.Dial.KafkaBrokers) == 0 {
-		errs = append(errs, errors.New("no brokers: set -nats/-kafka or TRIBUTARY_NATS_URL/TRIBUTARY_KAFKA_BROKERS"))
+		errs = append(errs, errors.New("no brokers: set -nats-url/-kafka-brokers or TRIBUTARY_NATS_URL/TRIBUTARY_KAFKA_BROKERS"))
 	}
 	errs = append(errs, c.Run.Validate())
+	if _, err := observe.NewLogger(io.Discard, c.Log); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg, err := load(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0) // the flag set printed the help
+		os.Exit(cli.ExitOK) // the flag set printed the help
+	}
+	var log *slog.Logger
+	if err == nil {
+		log, err = observe.NewLogger(os.Stderr, cfg.Log)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tributary-sim:", err)
-		os.Exit(2)
+		os.Exit(cli.ExitUsage)
+	}
+	if cfg.Validate {
+		fmt.Println("tributary-sim: settings are valid")
+		os.Exit(cli.ExitOK)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -69,16 +87,29 @@ func main() {
 	fmt.Print(rep.Summary())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tributary-sim:", err)
-		os.Exit(1)
+		os.Exit(cli.ExitFailure)
 	}
 	if rep.Failed > 0 {
-		os.Exit(1)
+		os.Exit(cli.ExitFailure)
 	}
 }
 
 func load(args []string) (config, error) {
 	fs := flag.NewFlagSet("tributary-sim", flag.ContinueOnError)
 	var cfg config
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: tributary-sim [flags]
+       tributary-sim validate [settings.yaml] [flags]   (check the settings and the scenario without connecting)
+
+Every flag can also be set by its variable (-nats-url: TRIBUTARY_NATS_URL)
+or as a key of the -config YAML file; flags beat variables, variables beat
+the file. Exit codes: 0 success, 1 a publish or connection failed, 2 bad
+settings.
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
 	fs.StringVar(&cfg.ScenarioPath, "scenario", "producers/scenarios/demo.yaml", "scenario YAML file")
 	seed := fs.Uint64("seed", 1, "random seed: the same seed and scenario give the same events")
 	fs.Float64Var(&cfg.Run.Speed, "speed", 1, "simulated seconds per wall second; negative: as fast as the brokers go")
@@ -86,15 +117,21 @@ func load(args []string) (config, error) {
 	fs.BoolVar(&cfg.DryRun, "dry-run", false, "generate without publishing: count events and write the truth")
 	fs.IntVar(&cfg.Run.Async.Buffer, "buffer", 8192, "events buffered before the generator is slowed down")
 	fs.IntVar(&cfg.Run.Async.Workers, "workers", 8, "concurrent publish batches")
-	fs.StringVar(&cfg.Dial.NATSURL, "nats", os.Getenv("TRIBUTARY_NATS_URL"), "NATS URL (env TRIBUTARY_NATS_URL)")
-	kafka := fs.String("kafka", os.Getenv("TRIBUTARY_KAFKA_BROKERS"), "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
+	fs.StringVar(&cfg.Dial.NATSURL, "nats-url", "", "NATS URL (env TRIBUTARY_NATS_URL)")
+	kafka := fs.String("kafka-brokers", "", "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
 	fs.BoolVar(&cfg.Dial.Provision, "provision", true, "create the streams and topics first (idempotent)")
+	fs.StringVar(&cfg.Log.Level, "log-level", "info", "debug, info, warn or error (env TRIBUTARY_LOG_LEVEL)")
+	fs.StringVar(&cfg.Log.Format, "log-format", "text", "text or json (env TRIBUTARY_LOG_FORMAT)")
 	var natsSec secure.NATS
 	var kafkaSec secure.Kafka
 	secure.RegisterNATS(fs, os.Getenv, &natsSec)
 	secure.RegisterKafka(fs, os.Getenv, &kafkaSec)
-	if err := fs.Parse(args); err != nil {
+	var err error
+	if cfg.Validate, err = cli.Parse(fs, args); err != nil {
 		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (settings are flags; -h lists them)", fs.Arg(0))
 	}
 	opts, err := natsSec.Options()
 	if err != nil {

@@ -115,8 +115,8 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	}
 	addr := l.Addr().String()
 	l.Close()
-	args := append([]string{"-nats", env.NATSURL, "-kafka", strings.Join(env.KafkaBrokers, ","), "-clickhouse", env.ClickHouseAddr,
-		"-database", db, "-group", db, "-http", addr, "-stats-interval", "-1s"}, extra...)
+	args := append([]string{"-nats-url", env.NATSURL, "-kafka-brokers", strings.Join(env.KafkaBrokers, ","), "-clickhouse-addr", env.ClickHouseAddr,
+		"-clickhouse-database", db, "-group", db, "-http", addr, "-stats-interval", "-1s"}, extra...)
 	logPath := filepath.Join(b.TempDir(), "ingest.log")
 	lf, err := os.Create(logPath)
 	if err != nil {
