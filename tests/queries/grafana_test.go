@@ -466,7 +466,7 @@ func TestGrafanaQueriesOnBothEngines(t *testing.T) {
 						case len(rows) == 0:
 							t.Errorf("%s: no rows on the fixtures\n%s", key, sql)
 						}
-						if !strings.Contains(sql, "now()") { // the two engines' now() differ
+						if err == nil && !strings.Contains(sql, "now()") { // the two engines' now() differ
 							results[i][key] = rows
 						}
 					}
