@@ -16,6 +16,9 @@ OUT       := out
 # A current ClickHouse (chDB: 26.x in-process) for the cross-engine tests.
 CHDB      := .tributary/chdb
 CHDB_PIN  := chdb==4.4.0
+# helm for the chart's lint and render tests, built from its Go module.
+HELM      := .tributary/bin/helm
+HELM_VERSION := v3.22.0
 
 .PHONY: help
 help: ## list the targets
@@ -60,15 +63,21 @@ chromium:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
 	  { echo "make test needs chromium: apt-get install chromium (as root)"; exit 1; }
 
+$(HELM):
+	GOBIN=$(abspath $(dir $(HELM))) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+.PHONY: helm
+helm: $(HELM) ## install helm (go install) into .tributary/bin for the chart tests
+
 .PHONY: chdb
 chdb: $(CHDB)/installed ## install chDB (ClickHouse 26.x in-process) into .tributary/chdb for the cross-engine tests
 
 .PHONY: test
-test: $(CHDB)/installed chromium ## unit and integration tests of every module, with -race, against real servers (ClickHouse 18.16 and chDB 26.x)
+test: $(CHDB)/installed chromium $(HELM) ## unit and integration tests of every module, with -race, against real servers (ClickHouse 18.16 and chDB 26.x); helm lint/template of infra/helm
 	@mkdir -p $(OUT)
 	@# First, alone: bring up (or find) the servers and log their versions.
 	$(GO) test -count=1 -v -run 'TestServersAnswer' ./tests/testenv | tee $(OUT)/servers.log | grep -E 'servers from|^(ok|FAIL|---)'
-	$(GO) test $(TEST_FLAGS) $(PKGS) 2>&1 | tee $(OUT)/test.log
+	TRIBUTARY_HELM=$(abspath $(HELM)) $(GO) test $(TEST_FLAGS) $(PKGS) 2>&1 | tee $(OUT)/test.log
 	@# A bounded fuzz run of the event decoder; a count, not a time, because
 	@# Go 1.26's -fuzztime=<duration> can end in a spurious deadline error.
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=100000x ./schemas

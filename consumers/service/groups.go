@@ -85,3 +85,33 @@ func sanitize(s string) string {
 		return r
 	}, s)
 }
+
+// Consumer is one of ingest's subscriptions as the brokers see it.
+type Consumer struct {
+	// Name is the Kafka consumer group or the JetStream durable consumer.
+	Name      string
+	Transport schemas.Transport
+	// Filter is the Kafka topic or the JetStream subject filter.
+	Filter string
+}
+
+// Consumers lists what an ingest with this group consumes under the
+// default routing, for whatever watches its lag from outside — an
+// autoscaler's triggers (infra/helm) or a dashboard — and must name the
+// same groups and durables.
+func Consumers(group string) ([]Consumer, error) {
+	routing := schemas.DefaultRouting()
+	routes, err := schemas.NewRoutingTable(routing)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := subscriptions(routing, routes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Consumer, 0, len(subs))
+	for _, s := range subs {
+		out = append(out, Consumer{Name: group + "-" + s.name, Transport: s.transport, Filter: s.topic})
+	}
+	return out, nil
+}
