@@ -13,6 +13,8 @@ MODULES   := $(shell $(GO) list -m -f '{{.Dir}}' 2>/dev/null)
 PKGS      := $(addsuffix /...,$(MODULES))
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 OUT       := out
+# CLUSTER=1: `make up/down/status CLUSTER=1` run 3 NATS and 3 Kafka nodes.
+STACK_FLAGS := $(if $(filter 1 true yes,$(CLUSTER)),-cluster)
 # A current ClickHouse (chDB: 26.x in-process) for the cross-engine tests.
 CHDB      := .tributary/chdb
 CHDB_PIN  := chdb==4.4.0
@@ -35,16 +37,16 @@ $(STACK): $(shell find infra/localstack infra/cmd/tributary-stack -type f) | $(B
 	$(GO) build -o $@ ./infra/cmd/tributary-stack
 
 .PHONY: up
-up: $(STACK) ## start NATS JetStream, Kafka and ClickHouse (local processes, or compose with Docker); writes .tributary/env
-	$(STACK) up
+up: $(STACK) ## start NATS JetStream, Kafka and ClickHouse (local processes, or compose with Docker); writes .tributary/env; CLUSTER=1: 3 NATS + 3 Kafka nodes, replicas 3
+	$(STACK) $(STACK_FLAGS) up
 
 .PHONY: down
 down: $(STACK) ## stop the stack; leaves no server process behind (data is kept)
-	$(STACK) down
+	$(STACK) $(STACK_FLAGS) down
 
 .PHONY: status
 status: $(STACK) ## show which servers run and where their logs are
-	$(STACK) status
+	$(STACK) $(STACK_FLAGS) status
 
 .PHONY: clean-state
 clean-state: down ## stop the stack and delete its data
@@ -87,9 +89,9 @@ demo: up ## start the stack, run a 2-minute scenario with injected anomalies thr
 	set -a; . .tributary/env; set +a; $(GO) run ./tests/cmd/tributary-demo
 
 .PHONY: test-faults
-test-faults: ## fault tests, each on a private stack: 100k exactly once, poison, SIGKILL, SIGTERM, ClickHouse down or refusing inserts, broker restarts, oversize records, 3 instances, detector clock and state (~6 min)
+test-faults: ## fault tests, each on a private stack: 100k exactly once, poison, SIGKILL, SIGTERM, ClickHouse down or refusing inserts, broker restarts, oversize records, 3 instances, detector clock and state; on a private 3+3-node cluster, a NATS node and a Kafka partition leader SIGKILLed mid-ingest (~11 min)
 	@mkdir -p $(OUT)
-	$(GO) test -tags faults -count=1 -v -timeout 20m ./tests/faults 2>&1 | tee $(OUT)/faults.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|faults_test|throughput|recover|RSS' || true
+	$(GO) test -tags faults -count=1 -v -timeout 40m ./tests/faults 2>&1 | tee $(OUT)/faults.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|faults_test|throughput|recover|RSS|FIGURES|SIGKILLed|caught up|private cluster' || true
 	@grep -qE '^ok ' $(OUT)/faults.log
 
 .PHONY: ingest

@@ -21,6 +21,9 @@ type TopicSpec struct {
 	Name              string
 	Partitions        int // at least 1
 	ReplicationFactor int // at least 1; not changed on existing topics
+	// MinInsyncReplicas is the topic's min.insync.replicas (0: the
+	// broker's default), set when the topic is created.
+	MinInsyncReplicas int
 	// Retention is the topic's retention.ms and RetentionBytes its
 	// retention.bytes (per partition), set when the topic is created
 	// (existing topics keep theirs); 0: the broker's default, -1:
@@ -37,6 +40,9 @@ func (s TopicSpec) configEntries() []kafka.ConfigEntry {
 		out = append(out, kafka.ConfigEntry{ConfigName: "retention.ms", ConfigValue: "-1"})
 	case s.Retention > 0:
 		out = append(out, kafka.ConfigEntry{ConfigName: "retention.ms", ConfigValue: strconv.FormatInt(s.Retention.Milliseconds(), 10)})
+	}
+	if s.MinInsyncReplicas > 0 {
+		out = append(out, kafka.ConfigEntry{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(s.MinInsyncReplicas)})
 	}
 	if s.RetentionBytes != 0 {
 		out = append(out, kafka.ConfigEntry{ConfigName: "retention.bytes", ConfigValue: strconv.FormatInt(s.RetentionBytes, 10)})
@@ -84,6 +90,9 @@ func EnsureTopics(ctx context.Context, brokers []string, specs []TopicSpec, opts
 		}
 		if s.ReplicationFactor < 1 {
 			errs = append(errs, fmt.Errorf("specs[%d].ReplicationFactor: must be at least 1, got %d", i, s.ReplicationFactor))
+		}
+		if s.MinInsyncReplicas < 0 || s.MinInsyncReplicas > s.ReplicationFactor {
+			errs = append(errs, fmt.Errorf("specs[%d].MinInsyncReplicas: must be between 0 (broker default) and the replication factor %d, got %d", i, s.ReplicationFactor, s.MinInsyncReplicas))
 		}
 		if s.Retention < -1 || (s.Retention > 0 && s.Retention < time.Millisecond) {
 			errs = append(errs, fmt.Errorf("specs[%d].Retention: must be -1 (unlimited), 0 (broker default) or at least 1ms, got %s", i, s.Retention))

@@ -49,6 +49,12 @@ type Config struct {
 	ClickHouseTCPPort  int
 	ClickHouseHTTPPort int
 
+	// Cluster runs ClusterSize NATS and Kafka nodes instead of one of
+	// each (cluster.go has the port layout); ClickHouse stays single.
+	Cluster bool
+	// NATSClusterPort is the first NATS node's route port (cluster only).
+	NATSClusterPort int
+
 	// ReadyTimeout bounds the wait for each server to answer.
 	ReadyTimeout time.Duration
 	// StopTimeout bounds a graceful stop before SIGKILL.
@@ -70,6 +76,7 @@ func DefaultConfig() Config {
 		KafkaPartitions:     3,
 		ClickHouseTCPPort:   9000,
 		ClickHouseHTTPPort:  8123,
+		NATSClusterPort:     6222,
 		ReadyTimeout:        90 * time.Second,
 		StopTimeout:         30 * time.Second,
 		InstallTimeout:      10 * time.Minute,
@@ -86,6 +93,9 @@ func (c Config) Validate() error {
 		"NATSPort": c.NATSPort, "NATSMonitorPort": c.NATSMonitorPort,
 		"KafkaPort": c.KafkaPort, "KafkaControllerPort": c.KafkaControllerPort,
 		"ClickHouseTCPPort": c.ClickHouseTCPPort, "ClickHouseHTTPPort": c.ClickHouseHTTPPort,
+	}
+	if c.Cluster {
+		ports = c.clusterPorts()
 	}
 	seen := map[int]string{}
 	for _, name := range sortedKeys(ports) {
@@ -125,6 +135,7 @@ func (c Config) WithPortOffset(n int) Config {
 	c.KafkaControllerPort += n
 	c.ClickHouseTCPPort += n
 	c.ClickHouseHTTPPort += n
+	c.NATSClusterPort += n
 	return c
 }
 

@@ -187,6 +187,9 @@ func waitReady(ctx context.Context, timeout time.Duration, probe func(context.Co
 		if last == nil {
 			return nil
 		}
+		if errors.Is(last, errExited) {
+			return last
+		}
 		select {
 		case <-ctx.Done():
 			return errors.Join(fmt.Errorf("not ready after %s", timeout), last)

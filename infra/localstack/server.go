@@ -27,3 +27,9 @@ const (
 	Kafka      = "kafka"
 	ClickHouse = "clickhouse"
 )
+
+// initializer is a server with a one-time setup that needs no shared tool
+// lock (Kafka's storage format), so nodes can do it at once.
+type initializer interface {
+	initialize(ctx context.Context) error
+}

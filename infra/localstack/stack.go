@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -41,7 +42,11 @@ func New(cfg Config, log *slog.Logger) (*Stack, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Stack{cfg: cfg, log: log, servers: []server{natsServer{cfg}, kafkaServer{cfg}, clickhouseServer{cfg}}}, nil
+	servers := []server{natsServer{cfg}, kafkaServer{cfg}, clickhouseServer{cfg}}
+	if cfg.Cluster {
+		servers = clusterServers(cfg)
+	}
+	return &Stack{cfg: cfg, log: log, servers: servers}, nil
 }
 
 // Endpoints are the connection settings clients need.
@@ -50,20 +55,35 @@ type Endpoints struct {
 	KafkaBrokers   string
 	ClickHouseAddr string
 	ClickHouseHTTP string
+	// Replicas is how many copies of each stream and topic partition the
+	// brokers can hold: ClusterSize for a cluster, else 1.
+	Replicas int
 	// Versions by server name, as each server reported it.
 	Versions map[string]string
 }
 
-// Up starts whatever is not running, waits for all three to answer, and
-// writes the env file. It is idempotent.
+// Up starts whatever is not running, waits for all of it to answer, and
+// writes the env file. It is idempotent. Every server is launched before
+// any is waited for: a cluster node answers only once a quorum of its
+// peers runs.
 func (s *Stack) Up(ctx context.Context) (Endpoints, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return Endpoints{}, err
 	}
 	defer unlock()
-	for _, srv := range s.servers {
-		if err := s.ensure(ctx, srv); err != nil {
+	began := make([]time.Time, len(s.servers))
+	errs := make([]error, len(s.servers))
+	var wg sync.WaitGroup
+	for i, srv := range s.servers {
+		wg.Go(func() { began[i], errs[i] = s.launch(ctx, srv) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Endpoints{}, err
+	}
+	for i, srv := range s.servers {
+		if err := s.awaitOrRelaunch(ctx, srv, began[i]); err != nil {
 			return Endpoints{}, err
 		}
 	}
@@ -77,20 +97,28 @@ func (s *Stack) Up(ctx context.Context) (Endpoints, error) {
 	return ep, nil
 }
 
-// Down stops every server and leaves no process behind. Data is kept.
+// Down stops every server and leaves no process behind, whichever layout
+// (single or cluster) started them. Data is kept.
 func (s *Stack) Down(ctx context.Context) error {
 	unlock, err := s.lock()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	var errs []error
-	for _, srv := range s.servers {
-		s.log.InfoContext(ctx, "stopping", "server", srv.name())
-		if err := srv.proc().stop(s.cfg.StopTimeout); err != nil {
-			errs = append(errs, err)
+	// All at once: a cluster node stopped after its peers would wait for
+	// a quorum that is gone.
+	servers := s.everyServer()
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i, srv := range servers {
+		if _, running := srv.proc().pid(); !running {
+			_ = srv.proc().stop(0) // clears a stale pid file
+			continue
 		}
+		s.log.InfoContext(ctx, "stopping", "server", srv.name())
+		wg.Go(func() { errs[i] = srv.proc().stop(s.cfg.StopTimeout) })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
@@ -100,6 +128,9 @@ type Status struct {
 	Running bool
 	PID     int
 	Log     string
+	// RSSKiB is the resident memory of the server's processes (its
+	// session: ClickHouse's watchdog and server both count), 0 if stopped.
+	RSSKiB int64
 }
 
 // Status reports which servers run.
@@ -107,7 +138,11 @@ func (s *Stack) Status() []Status {
 	out := make([]Status, 0, len(s.servers))
 	for _, srv := range s.servers {
 		pid, ok := srv.proc().pid()
-		out = append(out, Status{Name: srv.name(), Running: ok, PID: pid, Log: srv.proc().logFile})
+		st := Status{Name: srv.name(), Running: ok, PID: pid, Log: srv.proc().logFile}
+		if ok {
+			st.RSSKiB = sessionRSS(pid)
+		}
+		out = append(out, st)
 	}
 	return out
 }
@@ -153,49 +188,100 @@ func (s *Stack) server(name string) (server, error) {
 			return srv, nil
 		}
 	}
-	return nil, fmt.Errorf("localstack: unknown server %q (want %s, %s or %s)", name, NATS, Kafka, ClickHouse)
+	names := make([]string, len(s.servers))
+	for i, srv := range s.servers {
+		names[i] = srv.name()
+	}
+	return nil, fmt.Errorf("localstack: unknown server %q (want one of %s)", name, strings.Join(names, ", "))
 }
 
 // ensure makes srv run and answer; the error names the server and its log.
 func (s *Stack) ensure(ctx context.Context, srv server) error {
-	p := srv.proc()
-	fail := func(err error) error {
-		return fmt.Errorf("%s: %w\nlog: %s\n%s", srv.name(), err, p.logFile, tail(p.logFile, 15))
+	began, err := s.launch(ctx, srv)
+	if err != nil {
+		return err
 	}
+	return s.awaitOrRelaunch(ctx, srv, began)
+}
+
+// launch prepares srv and starts it unless it runs; began is when it was
+// started, zero if it already ran.
+func (s *Stack) launch(ctx context.Context, srv server) (began time.Time, err error) {
+	p := srv.proc()
 	unlock, err := lockFile(s.cfg.toolsPath("tools.lock"))
 	if err != nil {
-		return fail(err)
+		return began, failed(srv, err)
 	}
 	err = srv.prepare(ctx)
 	unlock()
 	if err != nil {
-		return fail(err)
+		return began, failed(srv, err)
 	}
-	if _, running := p.pid(); !running {
-		for _, port := range srv.ports() {
-			if !portFreeWithin(port, 5*time.Second) {
-				return fail(fmt.Errorf("port %d is taken by a process this stack did not start; stop it or change the port", port))
-			}
+	if init, ok := srv.(initializer); ok {
+		if err := init.initialize(ctx); err != nil {
+			return began, failed(srv, err)
 		}
-		began := time.Now()
-		if err := p.start(srv.command()); err != nil {
-			return fail(err)
-		}
-		s.log.InfoContext(ctx, "started", "server", srv.name(), "log", p.logFile)
-		defer func() {
-			s.log.InfoContext(ctx, "ready", "server", srv.name(), "after", time.Since(began).Round(time.Millisecond))
-		}()
 	}
-	err = waitReady(ctx, s.cfg.ReadyTimeout, func(ctx context.Context) error {
+	if _, running := p.pid(); running {
+		return began, nil
+	}
+	for _, port := range srv.ports() {
+		if !portFreeWithin(port, 5*time.Second) {
+			return began, failed(srv, fmt.Errorf("port %d is taken by a process this stack did not start; stop it or change the port", port))
+		}
+	}
+	began = time.Now()
+	if err := p.start(srv.command()); err != nil {
+		return began, failed(srv, err)
+	}
+	s.log.InfoContext(ctx, "started", "server", srv.name(), "log", p.logFile)
+	return began, nil
+}
+
+// launchRetries is how often a server that exits while starting is started
+// again: a port in the ephemeral range can be held for a moment by some
+// outgoing connection's local end (the cluster's nodes dial each other).
+const launchRetries = 2
+
+// awaitOrRelaunch is await, starting srv again if its process exited.
+func (s *Stack) awaitOrRelaunch(ctx context.Context, srv server, began time.Time) error {
+	for attempt := 0; ; attempt++ {
+		err := s.await(ctx, srv, began)
+		if err == nil || !errors.Is(err, errExited) || attempt == launchRetries {
+			return err
+		}
+		s.log.WarnContext(ctx, "server exited while starting; starting it again", "server", srv.name(), "attempt", attempt+1, "log", srv.proc().logFile)
+		if began, err = s.launch(ctx, srv); err != nil {
+			return err
+		}
+	}
+}
+
+// errExited is a server process that ended while it was awaited.
+var errExited = errors.New("process exited")
+
+// await waits until srv answers.
+func (s *Stack) await(ctx context.Context, srv server, began time.Time) error {
+	p := srv.proc()
+	err := waitReady(ctx, s.cfg.ReadyTimeout, func(ctx context.Context) error {
 		if _, running := p.pid(); !running {
-			return errors.New("process exited")
+			return errExited
 		}
 		return srv.ready(ctx)
 	})
 	if err != nil {
-		return fail(err)
+		return failed(srv, err)
+	}
+	if !began.IsZero() {
+		s.log.InfoContext(ctx, "ready", "server", srv.name(), "after", time.Since(began).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// failed names the server and shows the end of its log.
+func failed(srv server, err error) error {
+	p := srv.proc()
+	return fmt.Errorf("%s: %w\nlog: %s\n%s", srv.name(), err, p.logFile, tail(p.logFile, 15))
 }
 
 func (s *Stack) endpoints(ctx context.Context) (Endpoints, error) {
@@ -204,14 +290,20 @@ func (s *Stack) endpoints(ctx context.Context) (Endpoints, error) {
 		KafkaBrokers:   fmt.Sprintf("127.0.0.1:%d", s.cfg.KafkaPort),
 		ClickHouseAddr: fmt.Sprintf("127.0.0.1:%d", s.cfg.ClickHouseTCPPort),
 		ClickHouseHTTP: fmt.Sprintf("http://127.0.0.1:%d", s.cfg.ClickHouseHTTPPort),
+		Replicas:       1,
 		Versions:       map[string]string{},
+	}
+	if s.cfg.Cluster {
+		s.clusterEndpoints(&ep)
 	}
 	for _, srv := range s.servers {
 		v, err := srv.version(ctx)
 		if err != nil {
 			return ep, fmt.Errorf("%s version: %w", srv.name(), err)
 		}
-		ep.Versions[srv.name()] = v
+		// A cluster's nodes (nats-1, nats-2, …) report under their kind.
+		kind, _, _ := strings.Cut(srv.name(), "-")
+		ep.Versions[kind] = v
 	}
 	return ep, nil
 }
@@ -248,6 +340,11 @@ func (e Endpoints) Env() string {
 	fmt.Fprintf(&b, "TRIBUTARY_KAFKA_BROKERS=%s\n", e.KafkaBrokers)
 	fmt.Fprintf(&b, "TRIBUTARY_CLICKHOUSE_ADDR=%s\n", e.ClickHouseAddr)
 	fmt.Fprintf(&b, "TRIBUTARY_CLICKHOUSE_HTTP=%s\n", e.ClickHouseHTTP)
+	if e.Replicas > 1 {
+		// TRIBUTARY_REPLICAS is the binaries' -replicas setting: streams
+		// and topics get that many copies when they are provisioned.
+		fmt.Fprintf(&b, "TRIBUTARY_CLUSTER=1\nTRIBUTARY_REPLICAS=%d\n", e.Replicas)
+	}
 	for _, name := range sortedKeys(e.Versions) {
 		fmt.Fprintf(&b, "TRIBUTARY_%s_VERSION=%s\n", strings.ToUpper(name), e.Versions[name])
 	}

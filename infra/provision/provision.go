@@ -23,8 +23,21 @@ type Config struct {
 	// TopicPartitions is the partition count of new topics (default 3): the
 	// most consumer instances one group can spread a topic across.
 	TopicPartitions int
-	// ReplicationFactor of new topics (default 1, the local stack's single broker).
+	// Replicas is how many copies the brokers keep of every stream and
+	// topic partition: 1 (the default) for single-node servers, 3 on a
+	// cluster (the -replicas setting; a clustered local stack's env file
+	// sets TRIBUTARY_REPLICAS=3). It fills Stream.Replicas and
+	// ReplicationFactor where they are unset. A stream is never scaled
+	// down by provisioning: one that has more replicas keeps them, so a
+	// service started without the setting cannot undo a cluster's.
+	Replicas int
+	// ReplicationFactor of new topics (default Replicas).
 	ReplicationFactor int
+	// MinInsyncReplicas is min.insync.replicas of new topics: how many
+	// replicas must hold an acks=all write. Default ReplicationFactor-1
+	// from a factor of 3 up (one node may be lost without refusing or
+	// losing writes), else 0: the broker's default (1).
+	MinInsyncReplicas int
 	// Stream is the template for every stream: limits, duplicates window.
 	// Its MaxAge defaults to DefaultRetention and its MaxBytes to
 	// DefaultStreamBytes; -1 makes either unlimited.
@@ -57,8 +70,17 @@ func (c Config) WithDefaults() Config {
 	if c.TopicPartitions == 0 {
 		c.TopicPartitions = 3
 	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
 	if c.ReplicationFactor == 0 {
-		c.ReplicationFactor = 1
+		c.ReplicationFactor = c.Replicas
+	}
+	if c.MinInsyncReplicas == 0 && c.ReplicationFactor >= 3 {
+		c.MinInsyncReplicas = c.ReplicationFactor - 1
+	}
+	if c.Stream.Replicas == 0 {
+		c.Stream.Replicas = c.Replicas
 	}
 	if c.Stream.MaxAge == 0 {
 		c.Stream.MaxAge = DefaultRetention
@@ -81,8 +103,14 @@ func (c Config) Validate() error {
 	if c.TopicPartitions < 1 {
 		errs = append(errs, fmt.Errorf("provision: TopicPartitions %d must be at least 1", c.TopicPartitions))
 	}
+	if c.Replicas < 1 || c.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("provision: Replicas %d must be between 1 and 5 (JetStream's limit)", c.Replicas))
+	}
 	if c.ReplicationFactor < 1 {
 		errs = append(errs, fmt.Errorf("provision: ReplicationFactor %d must be at least 1", c.ReplicationFactor))
+	}
+	if c.MinInsyncReplicas < 0 || c.MinInsyncReplicas > c.ReplicationFactor {
+		errs = append(errs, fmt.Errorf("provision: MinInsyncReplicas %d must be between 0 (broker default) and ReplicationFactor %d", c.MinInsyncReplicas, c.ReplicationFactor))
 	}
 	if c.Stream.MaxAge < -1 {
 		errs = append(errs, fmt.Errorf("provision: Stream.MaxAge %s must be -1 (unlimited) or positive", c.Stream.MaxAge))
@@ -111,6 +139,11 @@ func Apply(ctx context.Context, cfg Config, js jetstream.JetStream, brokers []st
 		for _, s := range p.Streams {
 			spec := cfg.Stream
 			spec.Name, spec.Subjects = s.Name, s.Subjects
+			if have, err := existingReplicas(ctx, js, s.Name); err != nil {
+				return fmt.Errorf("provision stream %s: %w", s.Name, err)
+			} else if have > spec.Replicas {
+				spec.Replicas = have
+			}
 			if err := natsbus.EnsureStream(ctx, js, spec); err != nil {
 				return fmt.Errorf("provision stream %s: %w", s.Name, err)
 			}
@@ -120,13 +153,25 @@ func Apply(ctx context.Context, cfg Config, js jetstream.JetStream, brokers []st
 		specs := make([]kafkabus.TopicSpec, len(p.Topics))
 		for i, t := range p.Topics {
 			specs[i] = kafkabus.TopicSpec{Name: t, Partitions: cfg.TopicPartitions, ReplicationFactor: cfg.ReplicationFactor,
-				Retention: cfg.TopicRetention, RetentionBytes: cfg.TopicRetentionBytes}
+				MinInsyncReplicas: cfg.MinInsyncReplicas, Retention: cfg.TopicRetention, RetentionBytes: cfg.TopicRetentionBytes}
 		}
 		if err := kafkabus.EnsureTopics(ctx, brokers, specs, kafkabus.WithSecurity(cfg.KafkaSecurity)); err != nil {
 			return fmt.Errorf("provision topics: %w", err)
 		}
 	}
 	return nil
+}
+
+// existingReplicas is the replica count of stream name, 0 if it does not exist.
+func existingReplicas(ctx context.Context, js jetstream.JetStream, name string) (int, error) {
+	st, err := js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("stream info: %w", err)
+	}
+	return st.CachedInfo().Config.Replicas, nil
 }
 
 // Bus is a JetStream connection on which the routing table's streams and

@@ -44,3 +44,27 @@ func TestConfigDefaultsAndValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicasDefaults: single-node stays as it was; Replicas 3 gives
+// streams R3 and topics RF 3 with min.insync.replicas 2.
+func TestReplicasDefaults(t *testing.T) {
+	single := Config{}.WithDefaults()
+	if single.Replicas != 1 || single.Stream.Replicas != 1 || single.ReplicationFactor != 1 || single.MinInsyncReplicas != 0 {
+		t.Errorf("defaults: replicas %d, stream %d, topic RF %d, min ISR %d; want 1, 1, 1, 0 (broker default)",
+			single.Replicas, single.Stream.Replicas, single.ReplicationFactor, single.MinInsyncReplicas)
+	}
+	c := Config{Replicas: 3}.WithDefaults()
+	if c.Stream.Replicas != 3 || c.ReplicationFactor != 3 || c.MinInsyncReplicas != 2 {
+		t.Errorf("Replicas 3: stream %d, topic RF %d, min ISR %d; want 3, 3, 2", c.Stream.Replicas, c.ReplicationFactor, c.MinInsyncReplicas)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := Config{Replicas: 7, ReplicationFactor: 2, MinInsyncReplicas: 3}.WithDefaults()
+	err := bad.Validate()
+	for _, w := range []string{"Replicas 7", "MinInsyncReplicas 3"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate() = %v, want it to name %s", err, w)
+		}
+	}
+}

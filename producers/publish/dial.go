@@ -34,6 +34,9 @@ type DialConfig struct {
 	// Provision creates the routing table's streams and topics first
 	// (idempotent); off when another service owns provisioning.
 	Provision bool
+	// Replicas is provision.Config.Replicas for what Provision creates:
+	// 0 or 1 on single-node servers, 3 on a cluster.
+	Replicas int
 }
 
 // Dial connects to the brokers and returns a ready client. Close it (after
@@ -77,7 +80,7 @@ func Dial(ctx context.Context, cfg DialConfig) (*Conn, error) {
 	}
 	c.Client = client
 	if cfg.Provision {
-		if err := provision.Apply(ctx, provision.Config{KafkaSecurity: cfg.KafkaSecurity}, js, cfg.KafkaBrokers, client.routes.Provisioning()); err != nil {
+		if err := provision.Apply(ctx, provision.Config{KafkaSecurity: cfg.KafkaSecurity, Replicas: cfg.Replicas}, js, cfg.KafkaBrokers, client.routes.Provisioning()); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("publish: %w", err)
 		}

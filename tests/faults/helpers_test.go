@@ -199,9 +199,15 @@ type publisher struct {
 
 func publishMix(ctx context.Context, t *testing.T, env *testenv.Env, tenant string, m mix) *publisher {
 	t.Helper()
+	return publishMixRetrying(ctx, t, env, tenant, m, publish.RetryConfig{})
+}
+
+// publishMixRetrying is publishMix with the SDK's retry budget set.
+func publishMixRetrying(ctx context.Context, t *testing.T, env *testenv.Env, tenant string, m mix, retry publish.RetryConfig) *publisher {
+	t.Helper()
 	conn, err := publish.Dial(ctx, publish.DialConfig{
-		Config:  publish.Config{Source: "//tributary/faults"},
-		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Provision: true,
+		Config:  publish.Config{Source: "//tributary/faults", Retry: retry},
+		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Provision: true, Replicas: env.Replicas,
 	})
 	if err != nil {
 		t.Fatalf("dial: %v", err)

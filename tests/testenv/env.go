@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,10 @@ type Env struct {
 	// KafkaVersion is what the provider knows of the broker's version (Kafka's
 	// protocol does not report it); empty when unknown.
 	KafkaVersion string
+	// Replicas is how many copies of each stream and topic partition the
+	// servers can hold: 3 for a cluster (PrivateCluster,
+	// TRIBUTARY_REPLICAS), else 0 or 1. Pass it to provisioning.
+	Replicas int
 
 	// Servers restarts or kills a server process; nil when the provider cannot
 	// (servers given by TRIBUTARY_* variables belong to someone else).
@@ -120,6 +125,14 @@ func fromVariables() (*Env, bool, error) {
 		return nil, true, fmt.Errorf("partial TRIBUTARY_* settings: %s not set", strings.Join(missing, ", "))
 	}
 	httpAddr := get("TRIBUTARY_CLICKHOUSE_HTTP")
+	replicas := 0
+	if v := get("TRIBUTARY_REPLICAS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, true, fmt.Errorf("TRIBUTARY_REPLICAS=%q is not a positive number", v)
+		}
+		replicas = n
+	}
 	return &Env{
 		NATSURL:        natsURL,
 		KafkaBrokers:   strings.Split(brokers, ","),
@@ -127,5 +140,6 @@ func fromVariables() (*Env, bool, error) {
 		ClickHouseHTTP: httpAddr,
 		Source:         "env",
 		KafkaVersion:   get("TRIBUTARY_KAFKA_VERSION"),
+		Replicas:       replicas,
 	}, true, nil
 }

@@ -42,6 +42,7 @@ func stackEnv(ep localstack.Endpoints, source string, stack *localstack.Stack) *
 		ClickHouseHTTP: ep.ClickHouseHTTP,
 		Source:         source,
 		KafkaVersion:   ep.Versions[localstack.Kafka],
+		Replicas:       ep.Replicas,
 		Servers:        stackControl{stack},
 	}
 }

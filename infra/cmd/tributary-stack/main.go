@@ -25,7 +25,8 @@ const usage = `usage: tributary-stack [flags] up|down|status|env|start|stop|kill
 
 Runs NATS JetStream, Apache Kafka (KRaft) and ClickHouse as local
 processes (or compose, when Docker answers) and writes their settings to
-<dir>/env. Servers: nats, kafka, clickhouse. Exit codes: 0 success,
+<dir>/env. Servers: nats, kafka, clickhouse; with -cluster nats-1…3,
+kafka-1…3 and clickhouse. Exit codes: 0 success,
 1 a server failed, 2 bad usage.
 
 flags:
@@ -53,9 +54,12 @@ func run() error {
 	fs := flag.NewFlagSet("tributary-stack", flag.ContinueOnError)
 	fs.StringVar(&cfg.Dir, "dir", envOr("TRIBUTARY_STACK_DIR", cfg.Dir), "state folder (env TRIBUTARY_STACK_DIR)")
 	fs.StringVar(&cfg.JetStreamSync, "jetstream-sync", envOr("TRIBUTARY_JETSTREAM_SYNC", cfg.JetStreamSync), `JetStream fsync: "default" (every 2 min) or "always"`)
+	fs.StringVar(&cfg.ToolsDir, "tools-dir", "", "where nats-server and Kafka's classpath are installed, to share them between stacks (default: the state folder)")
 	compose := fs.String("compose-file", "infra/compose/docker-compose.yml", "compose file used when Docker is reachable")
 	local := fs.Bool("local", false, "use local processes even when Docker is reachable")
 	offset := fs.Int("port-offset", 0, "add this to every default port, to run beside another stack")
+	fs.BoolVar(&cfg.Cluster, "cluster", false, "3 NATS JetStream nodes and 3 Kafka KRaft nodes (replication 3, min.insync.replicas 2) instead of one each; ClickHouse stays single. Node k's ports are each base port + 10×(k-1); servers are named nats-1…3, kafka-1…3")
+	heap := fs.String("kafka-heap", "", "JVM heap of each Kafka process (default 1g, 512m with -cluster)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -67,6 +71,12 @@ func run() error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg = cfg.WithPortOffset(*offset)
+	if cfg.Cluster {
+		cfg.KafkaHeap = "512m"
+	}
+	if *heap != "" {
+		cfg.KafkaHeap = *heap
+	}
 	args := fs.Args()
 	if len(args) == 0 {
 		return errUsage
@@ -79,7 +89,7 @@ func run() error {
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	useCompose := !*local && (args[0] == "up" || args[0] == "down") && localstack.DockerReachable(ctx)
+	useCompose := !*local && !cfg.Cluster && (args[0] == "up" || args[0] == "down") && localstack.DockerReachable(ctx)
 	if useCompose {
 		c, err := localstack.NewCompose(*compose, cfg)
 		if err != nil {
@@ -107,7 +117,12 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		log.Info("stack up", "took", time.Since(began).Round(time.Millisecond), "env_file", cfg.EnvFile())
+		took := time.Since(began).Round(time.Millisecond)
+		var rss int64
+		for _, s := range stack.Status() {
+			rss += s.RSSKiB
+		}
+		log.Info("stack up", "took", took, "rss_mib", rss>>10, "cluster", cfg.Cluster, "env_file", cfg.EnvFile())
 		fmt.Print(ep.Env())
 	case "down":
 		if err := stack.Down(ctx); err != nil {
@@ -115,13 +130,16 @@ func run() error {
 		}
 		log.Info("stack down", "dir", cfg.Dir)
 	case "status":
+		var total int64
 		for _, s := range stack.Status() {
 			state := "stopped"
 			if s.Running {
 				state = fmt.Sprintf("running pid %d", s.PID)
 			}
-			fmt.Printf("%-10s %-18s log %s\n", s.Name, state, s.Log)
+			fmt.Printf("%-10s %-18s rss %5d MiB  log %s\n", s.Name, state, s.RSSKiB>>10, s.Log)
+			total += s.RSSKiB
 		}
+		fmt.Printf("%-10s %-18s rss %5d MiB\n", "total", "", total>>10)
 	case "env":
 		raw, err := os.ReadFile(cfg.EnvFile())
 		if err != nil {
@@ -130,7 +148,7 @@ func run() error {
 		fmt.Print(string(raw))
 	case "start", "stop", "kill", "restart":
 		if len(args) != 2 {
-			return fmt.Errorf("%w: tributary-stack %s nats|kafka|clickhouse", errUsage, args[0])
+			return fmt.Errorf("%w: tributary-stack %s nats|kafka|clickhouse (with -cluster: nats-1…3, kafka-1…3, clickhouse)", errUsage, args[0])
 		}
 		switch args[0] {
 		case "start":

@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, start run
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS URL (TRIBUTARY_NATS_URL)")
+	fs.IntVar(&cfg.Provision.Replicas, "replicas", 0, "copies of every stream and topic partition when provisioning creates them: 1 single-node, 3 on a cluster (env TRIBUTARY_REPLICAS; a -cluster local stack's env file sets it)")
 	brokers := fs.String("kafka-brokers", "127.0.0.1:9092", "Kafka brokers, comma-separated (TRIBUTARY_KAFKA_BROKERS)")
 	fs.StringVar(&cfg.Group, "group", "", "consumer group / durable prefix (TRIBUTARY_GROUP; default detect)")
 	fs.StringVar(&cfg.StartFrom, "start-from", "", "where a new group starts: earliest (TRIBUTARY_START_FROM; latest is for tests and refused)")

@@ -106,6 +106,7 @@ flags:
 	fs.StringVar(&cfg.Dial.Source, "source", "//tributary/publish-cli", "source stamped on events without one (env TRIBUTARY_SOURCE)")
 	fs.StringVar(&cfg.Dial.NATSURL, "nats-url", "", "NATS URL (env TRIBUTARY_NATS_URL)")
 	kafka := fs.String("kafka-brokers", "", "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
+	fs.IntVar(&cfg.Dial.Replicas, "replicas", 0, "copies of every stream and topic partition when provisioning creates them: 1 single-node, 3 on a cluster (env TRIBUTARY_REPLICAS; a -cluster local stack's env file sets it)")
 	fs.BoolVar(&cfg.Dial.Provision, "provision", false, "create the streams and topics first (idempotent)")
 	fs.StringVar(&cfg.Log.Level, "log-level", "warn", "debug, info, warn or error (env TRIBUTARY_LOG_LEVEL)")
 	fs.StringVar(&cfg.Log.Format, "log-format", "text", "text or json (env TRIBUTARY_LOG_FORMAT)")

@@ -119,6 +119,7 @@ flags:
 	fs.IntVar(&cfg.Run.Async.Workers, "workers", 8, "concurrent publish batches")
 	fs.StringVar(&cfg.Dial.NATSURL, "nats-url", "", "NATS URL (env TRIBUTARY_NATS_URL)")
 	kafka := fs.String("kafka-brokers", "", "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
+	fs.IntVar(&cfg.Dial.Replicas, "replicas", 0, "copies of every stream and topic partition when provisioning creates them: 1 single-node, 3 on a cluster (env TRIBUTARY_REPLICAS; a -cluster local stack's env file sets it)")
 	fs.BoolVar(&cfg.Dial.Provision, "provision", true, "create the streams and topics first (idempotent)")
 	fs.StringVar(&cfg.Log.Level, "log-level", "info", "debug, info, warn or error (env TRIBUTARY_LOG_LEVEL)")
 	fs.StringVar(&cfg.Log.Format, "log-format", "text", "text or json (env TRIBUTARY_LOG_FORMAT)")
