@@ -116,8 +116,10 @@ func (j jsKV) Delete(ctx context.Context, key string) error { return j.b.Delete(
 const chunkHeadroom = 1024
 
 func newCheckpointer(ctx context.Context, js jetstream.JetStream, cfg Config, fams []*family, dm *detectMetrics, log *slog.Logger) (*checkpointer, error) {
+	// As many copies as the event streams: on a cluster, losing a node must
+	// not lose the detectors' state with it.
 	b, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: cfg.StateBucket, History: 1,
-		Description: "tributary streaming detector checkpoints"})
+		Replicas: max(cfg.Provision.Replicas, 1), Description: "tributary streaming detector checkpoints"})
 	if err != nil {
 		return nil, fmt.Errorf("detect: state bucket %s: %w", cfg.StateBucket, err)
 	}
