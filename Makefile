@@ -8,6 +8,8 @@ SHELL := /bin/bash
 GO        ?= go
 BIN       := bin
 STACK     := $(BIN)/tributary-stack
+# SECURE=1 makes `make up` (and what depends on it) start the secure stack.
+STACK_FLAGS := $(if $(filter-out 0,$(SECURE)),-secure)
 # Every module's folder, from go.work, so a new module needs no edit here.
 MODULES   := $(shell $(GO) list -m -f '{{.Dir}}' 2>/dev/null)
 PKGS      := $(addsuffix /...,$(MODULES))
@@ -32,8 +34,8 @@ $(STACK): $(shell find infra/localstack infra/cmd/tributary-stack -type f) | $(B
 	$(GO) build -o $@ ./infra/cmd/tributary-stack
 
 .PHONY: up
-up: $(STACK) ## start NATS JetStream, Kafka and ClickHouse (local processes, or compose with Docker); writes .tributary/env
-	$(STACK) up
+up: $(STACK) ## start NATS JetStream, Kafka and ClickHouse (local processes, or compose with Docker); writes .tributary/env. SECURE=1: TLS, users and ACLs
+	$(STACK) $(STACK_FLAGS) up
 
 .PHONY: down
 down: $(STACK) ## stop the stack; leaves no server process behind (data is kept)

@@ -27,3 +27,9 @@ const (
 	Kafka      = "kafka"
 	ClickHouse = "clickhouse"
 )
+
+// configurer is a server with settings applied through its own API once it
+// answers (Kafka's ACLs); configure is idempotent.
+type configurer interface {
+	configure(ctx context.Context) error
+}

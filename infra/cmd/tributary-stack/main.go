@@ -4,7 +4,9 @@
 //	tributary-stack start|stop|kill|restart nats|kafka|clickhouse
 //
 // With a reachable Docker engine, up and down use infra/compose instead of
-// local processes (unless -local); either way the env file is the same.
+// local processes (unless -local or -secure); either way the env file is
+// the same. -secure runs the servers with TLS, users and permissions
+// (README "Securing a deployment").
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,6 +59,8 @@ func run() error {
 	compose := fs.String("compose-file", "infra/compose/docker-compose.yml", "compose file used when Docker is reachable")
 	local := fs.Bool("local", false, "use local processes even when Docker is reachable")
 	offset := fs.Int("port-offset", 0, "add this to every default port, to run beside another stack")
+	fs.BoolVar(&cfg.Secure, "secure", false, "TLS from a local CA, users and permissions on every server (env files <dir>/env as admin, <dir>/env.<user> per identity); a folder is either secure or open")
+	tenants := fs.String("tenants", strings.Join(cfg.Tenants, ","), "tenants that get a producer identity (tenant-<name>) on a secure stack, comma-separated")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -67,6 +72,7 @@ func run() error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cfg = cfg.WithPortOffset(*offset)
+	cfg.Tenants = strings.Split(*tenants, ",")
 	args := fs.Args()
 	if len(args) == 0 {
 		return errUsage
@@ -79,7 +85,7 @@ func run() error {
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	useCompose := !*local && (args[0] == "up" || args[0] == "down") && localstack.DockerReachable(ctx)
+	useCompose := !*local && !cfg.Secure && (args[0] == "up" || args[0] == "down") && localstack.DockerReachable(ctx)
 	if useCompose {
 		c, err := localstack.NewCompose(*compose, cfg)
 		if err != nil {
