@@ -23,7 +23,7 @@ func (s *Stack) checkMode() error {
 	switch {
 	case err == nil:
 		if got := strings.TrimSpace(string(raw)); got != want {
-			return fmt.Errorf("localstack: %s holds a %s stack, not a %s one: use another -dir, or stop it and delete the folder", s.cfg.Dir, got, want)
+			return fmt.Errorf("localstack: %s holds %s stack, not %s one: use another -dir, or stop it and delete the folder", s.cfg.Dir, article(got), article(want))
 		}
 		return nil
 	case !errors.Is(err, fs.ErrNotExist):
@@ -37,4 +37,11 @@ func (s *Stack) checkMode() error {
 		return fmt.Errorf("localstack: %w", err)
 	}
 	return os.WriteFile(path, []byte(want+"\n"), 0o644)
+}
+
+func article(mode string) string {
+	if mode == "open" {
+		return "an open"
+	}
+	return "a " + mode
 }

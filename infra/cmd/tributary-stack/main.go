@@ -55,6 +55,7 @@ func run() error {
 	cfg := localstack.DefaultConfig()
 	fs := flag.NewFlagSet("tributary-stack", flag.ContinueOnError)
 	fs.StringVar(&cfg.Dir, "dir", envOr("TRIBUTARY_STACK_DIR", cfg.Dir), "state folder (env TRIBUTARY_STACK_DIR)")
+	fs.StringVar(&cfg.ToolsDir, "tools-dir", envOr("TRIBUTARY_STACK_TOOLS_DIR", ""), "folder of the installed tools (nats-server, Kafka's classpath), shared between stacks; empty: the state folder (env TRIBUTARY_STACK_TOOLS_DIR)")
 	fs.StringVar(&cfg.JetStreamSync, "jetstream-sync", envOr("TRIBUTARY_JETSTREAM_SYNC", cfg.JetStreamSync), `JetStream fsync: "default" (every 2 min) or "always"`)
 	compose := fs.String("compose-file", "infra/compose/docker-compose.yml", "compose file used when Docker is reachable")
 	local := fs.Bool("local", false, "use local processes even when Docker is reachable")
