@@ -114,8 +114,10 @@ func stackTLS(cfg Config) (*tls.Config, error) {
 
 // kafkaACLs is what each identity may do; admin needs none (super user).
 //
-//   - tenant-<t>: write and describe the producer topics (telemetry.*).
-//     They are shared by all tenants, so the ACL says who may produce
+//   - tenant-<t>: write the producer topics (telemetry.*), describe every
+//     topic (so a write where it may not is refused at once as not
+//     authorized, instead of retried as a topic that does not exist). The
+//     topics are shared by all tenants, so the ACL says who may produce
 //     telemetry at all, not for which tenant.
 //   - ingest: read and describe every topic and every group, create topics
 //     (it provisions at start), write dead letters (dlq.*).
@@ -131,8 +133,9 @@ func kafkaACLs(cfg Config) []kafka.ACLEntry {
 	}
 	for _, t := range cfg.Tenants {
 		for _, topic := range producerTopics() {
-			add(TenantUser(t), kafka.ResourceTypeTopic, topic, kafka.PatternTypeLiteral, kafka.ACLOperationTypeWrite, kafka.ACLOperationTypeDescribe)
+			add(TenantUser(t), kafka.ResourceTypeTopic, topic, kafka.PatternTypeLiteral, kafka.ACLOperationTypeWrite)
 		}
+		add(TenantUser(t), kafka.ResourceTypeTopic, "*", kafka.PatternTypeLiteral, kafka.ACLOperationTypeDescribe)
 	}
 	for _, u := range []string{UserIngest, UserDetect} {
 		add(u, kafka.ResourceTypeTopic, "*", kafka.PatternTypeLiteral, kafka.ACLOperationTypeRead, kafka.ACLOperationTypeDescribe,
