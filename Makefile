@@ -8,13 +8,18 @@ SHELL := /bin/bash
 GO        ?= go
 BIN       := bin
 STACK     := $(BIN)/tributary-stack
+# SECURE=1 makes `make up` (and every target that runs on the stack) use
+# the secure stack: its own folder (a folder is open or secure, never both),
+# the same ports, the tools installed for the open one.
+STACK_DIR   := $(if $(filter-out 0,$(SECURE)),.tributary/secure,.tributary)
+STACK_FLAGS := $(if $(filter-out 0,$(SECURE)),-secure -dir $(STACK_DIR) -tools-dir .tributary)
 # Every module's folder, from go.work, so a new module needs no edit here.
 MODULES   := $(shell $(GO) list -m -f '{{.Dir}}' 2>/dev/null)
 PKGS      := $(addsuffix /...,$(MODULES))
 TEST_FLAGS ?= -race -count=1 -timeout 25m
 OUT       := out
 # CLUSTER=1: `make up/down/status CLUSTER=1` run 3 NATS and 3 Kafka nodes.
-STACK_FLAGS := $(if $(filter 1 true yes,$(CLUSTER)),-cluster)
+STACK_FLAGS += $(if $(filter 1 true yes,$(CLUSTER)),-cluster)
 # A current ClickHouse (chDB: 26.x in-process) for the cross-engine tests.
 CHDB      := .tributary/chdb
 CHDB_PIN  := chdb==4.4.0
@@ -37,7 +42,7 @@ $(STACK): $(shell find infra/localstack infra/cmd/tributary-stack -type f) | $(B
 	$(GO) build -o $@ ./infra/cmd/tributary-stack
 
 .PHONY: up
-up: $(STACK) ## start NATS JetStream, Kafka and ClickHouse (local processes, or compose with Docker); writes .tributary/env; CLUSTER=1: 3 NATS + 3 Kafka nodes, replicas 3
+up: $(STACK) ## start NATS JetStream, Kafka and ClickHouse (local processes, or compose with Docker); writes .tributary/env. CLUSTER=1: 3 NATS + 3 Kafka nodes, replicas 3. SECURE=1: TLS, users and ACLs
 	$(STACK) $(STACK_FLAGS) up
 
 .PHONY: down
@@ -49,7 +54,9 @@ status: $(STACK) ## show which servers run and where their logs are
 	$(STACK) $(STACK_FLAGS) status
 
 .PHONY: clean-state
-clean-state: down ## stop the stack and delete its data
+clean-state: $(STACK) ## stop the stacks (open and secure) and delete their data
+	$(STACK) down
+	$(STACK) -dir .tributary/secure down
 	rm -rf .tributary
 
 # A stamp, so an interrupted pip install is retried.
@@ -86,7 +93,7 @@ test: $(CHDB)/installed chromium $(HELM) ## unit and integration tests of every 
 
 .PHONY: demo
 demo: up ## start the stack, run a 2-minute scenario with injected anomalies through the whole pipeline, print the anomaly report
-	set -a; . .tributary/env; set +a; $(GO) run ./tests/cmd/tributary-demo
+	set -a; . $(STACK_DIR)/env; set +a; $(GO) run ./tests/cmd/tributary-demo
 
 .PHONY: test-faults
 test-faults: ## fault tests, each on a private stack: 100k exactly once, poison, SIGKILL, SIGTERM, ClickHouse down or refusing inserts, broker restarts, oversize records, 3 instances, detector clock and state; on a private 3+3-node cluster, a NATS node and a Kafka partition leader SIGKILLed mid-ingest (~11 min)
@@ -96,7 +103,7 @@ test-faults: ## fault tests, each on a private stack: 100k exactly once, poison,
 
 .PHONY: ingest
 ingest: up ## run the ingest consumer groups on the local stack; stats on http://127.0.0.1:9464/debug/ingest
-	set -a; . .tributary/env; set +a; $(GO) run ./consumers/cmd/tributary-ingest -http 127.0.0.1:9464
+	set -a; . $(STACK_DIR)/env; set +a; $(GO) run ./consumers/cmd/tributary-ingest -http 127.0.0.1:9464
 
 .PHONY: test-contract
 test-contract: ## Watermill universal suite + reconnect/stress/SIGKILL tests, each transport on a private stack (~2.5 min)
@@ -106,7 +113,7 @@ test-contract: ## Watermill universal suite + reconnect/stress/SIGKILL tests, ea
 .PHONY: bench-transport
 bench-transport: up ## transport throughput: our Kafka/JetStream adapters vs watermill-kafka (Sarama), raw kafka-go, raw nats.go; table + out/bench-transport.json
 	@mkdir -p $(OUT)
-	set -a; . .tributary/env; set +a; $(GO) run ./tests/bench/cmd/bench-transport -out $(OUT)/bench-transport.json
+	set -a; . $(STACK_DIR)/env; set +a; $(GO) run ./tests/bench/cmd/bench-transport -out $(OUT)/bench-transport.json
 
 .PHONY: bench
 bench: ## benchmarks with printed figures (detectors, tributary-detect on 20k points); transport: make bench-transport
@@ -124,7 +131,7 @@ bench-storage: $(CHDB)/installed ## what migration 013 (LowCardinality, codecs, 
 .PHONY: eval
 eval: up ## scenario -> whole pipeline -> detectors and SQL scored against ground truth; table + out/eval.json
 	@mkdir -p $(OUT)
-	set -a; . .tributary/env; set +a; $(GO) test -tags eval -count=1 -v -timeout 15m ./tests/eval 2>&1 | tee $(OUT)/eval.log
+	set -a; . $(STACK_DIR)/env; set +a; $(GO) test -tags eval -count=1 -v -timeout 15m ./tests/eval 2>&1 | tee $(OUT)/eval.log
 
 .PHONY: eval-series
 eval-series: | $(BIN) ## score tributary-detect on labelled real KPI series and generated families (windowed NAB scoring); table + out/eval-series.json
@@ -136,13 +143,13 @@ eval-series: | $(BIN) ## score tributary-detect on labelled real KPI series and 
 sim: up ## run the 2-minute demo scenario (every anomaly kind) on the local stack; ground truth in out/demo.truth.jsonl
 	@mkdir -p $(OUT) $(BIN)
 	$(GO) build -o $(BIN)/ ./producers/cmd/tributary-sim
-	set -a; . .tributary/env; set +a; $(BIN)/tributary-sim -scenario producers/scenarios/demo.yaml -truth $(OUT)/demo.truth.jsonl
+	set -a; . $(STACK_DIR)/env; set +a; $(BIN)/tributary-sim -scenario producers/scenarios/demo.yaml -truth $(OUT)/demo.truth.jsonl
 
 .PHONY: load
 load: up ## 60 s at ~5,000 events/s to JetStream and Kafka; prints achieved rate and publish p50/p99 per transport
 	@mkdir -p $(OUT) $(BIN)
 	$(GO) build -o $(BIN)/ ./producers/cmd/tributary-sim
-	set -a; . .tributary/env; set +a; $(BIN)/tributary-sim -scenario producers/scenarios/load.yaml -truth $(OUT)/load.truth.jsonl | tee $(OUT)/load.log
+	set -a; . $(STACK_DIR)/env; set +a; $(BIN)/tributary-sim -scenario producers/scenarios/load.yaml -truth $(OUT)/load.truth.jsonl | tee $(OUT)/load.log
 
 .PHONY: lint
 lint: ## gofmt and go vet over every module

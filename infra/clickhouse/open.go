@@ -15,8 +15,10 @@ import (
 // cfg.Database if it is missing (refuses it when cfg.ReadOnly) and returns a pooled connection whose
 // unqualified table names resolve in that database. The caller closes it.
 //
-// The database is created through a first connection to "default", because
-// a connection naming a missing database is refused at handshake.
+// The database is created through a first connection to "system", because
+// a connection naming a missing database is refused at handshake, and
+// "system" is the one database every user may use (a user held to its own
+// databases by allow_databases may not open "default").
 func Open(ctx context.Context, cfg Config, logger *slog.Logger) (driver.Conn, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -26,7 +28,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (driver.Conn, er
 		return nil, fmt.Errorf("clickhouse config: %w", err)
 	}
 
-	admin, err := dial(ctx, cfg, "default", logger)
+	admin, err := dial(ctx, cfg, "system", logger)
 	if err != nil {
 		return nil, err
 	}

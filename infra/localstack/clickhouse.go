@@ -15,6 +15,9 @@ type clickhouseServer struct{ cfg Config }
 
 func (s clickhouseServer) name() string { return ClickHouse }
 func (s clickhouseServer) ports() []int {
+	if s.cfg.Secure {
+		return []int{s.cfg.ClickHouseTLSPort, s.cfg.ClickHouseHTTPPort}
+	}
 	return []int{s.cfg.ClickHouseTCPPort, s.cfg.ClickHouseHTTPPort}
 }
 func (s clickhouseServer) dir() string   { return s.cfg.path("clickhouse") }
@@ -69,7 +72,7 @@ func (s clickhouseServer) prepare(ctx context.Context) error {
     <count>3</count>
   </logger>
   <listen_host>127.0.0.1</listen_host>
-  <tcp_port>%[2]d</tcp_port>
+%[2]s
   <http_port>%[3]d</http_port>
   <max_connections>1024</max_connections>
   <keep_alive_timeout>3</keep_alive_timeout>
@@ -86,11 +89,21 @@ func (s clickhouseServer) prepare(ctx context.Context) error {
   <timezone>UTC</timezone>
   <mlock_executable>false</mlock_executable>
 </yandex>
-`, abs, s.cfg.ClickHouseTCPPort, s.cfg.ClickHouseHTTPPort, filepath.Join(abs, "users.xml"))
+`, abs, s.nativePorts(), s.cfg.ClickHouseHTTPPort, filepath.Join(abs, "users.xml"))
 	if err := writeIfChanged(s.conf(), conf); err != nil {
 		return fmt.Errorf("prepare clickhouse: %w", err)
 	}
-	if err := writeIfChanged(s.users(), clickhouseUsers); err != nil {
+	if !s.cfg.Secure {
+		if err := writeIfChanged(s.users(), clickhouseUsers); err != nil {
+			return fmt.Errorf("prepare clickhouse: %w", err)
+		}
+		return nil
+	}
+	users, err := clickhouseSecureUsers(s.cfg)
+	if err != nil {
+		return fmt.Errorf("prepare clickhouse: %w", err)
+	}
+	if err := writePrivateIfChanged(s.users(), users); err != nil {
 		return fmt.Errorf("prepare clickhouse: %w", err)
 	}
 	return nil
@@ -138,7 +151,15 @@ func (s clickhouseServer) ready(ctx context.Context) error {
 }
 
 func (s clickhouseServer) version(ctx context.Context) (string, error) {
-	body, err := httpGet(ctx, s.httpURL()+"/?query="+url.QueryEscape("SELECT version()"))
+	user, pw := "", ""
+	if s.cfg.Secure {
+		var err error
+		if pw, err = s.cfg.password(ClickHouse, UserAdmin); err != nil {
+			return "", err
+		}
+		user = UserAdmin
+	}
+	body, err := httpGetAuth(ctx, s.httpURL()+"/?query="+url.QueryEscape("SELECT version()"), user, pw)
 	if err != nil {
 		return "", err
 	}

@@ -48,6 +48,20 @@ type Config struct {
 
 	ClickHouseTCPPort  int
 	ClickHouseHTTPPort int
+	// ClickHouseTLSPort is the secure native port (tcp_port_secure) of a
+	// secure stack, which then has no plaintext native port.
+	ClickHouseTLSPort int
+
+	// Secure starts the servers with TLS, users and permissions (a local
+	// CA, NATS users with subject permissions, Kafka SASL_SSL with SCRAM
+	// users and ACLs, ClickHouse TLS with admin, ingest and analyst). A
+	// stack folder is either secure or open, never both.
+	Secure bool
+	// Tenants get a producer identity each on a secure stack.
+	Tenants []string
+	// ClickHouseDatabases are the databases ingest and analyst may use on a
+	// secure stack (ClickHouse 18.16's allow_databases).
+	ClickHouseDatabases []string
 
 	// Cluster runs ClusterSize NATS and Kafka nodes instead of one of
 	// each (cluster.go has the port layout); ClickHouse stays single.
@@ -77,6 +91,9 @@ func DefaultConfig() Config {
 		ClickHouseTCPPort:   9000,
 		ClickHouseHTTPPort:  8123,
 		NATSClusterPort:     6222,
+		ClickHouseTLSPort:   9440,
+		Tenants:             []string{"acme", "globex"},
+		ClickHouseDatabases: []string{"tributary"},
 		ReadyTimeout:        90 * time.Second,
 		StopTimeout:         30 * time.Second,
 		InstallTimeout:      10 * time.Minute,
@@ -96,6 +113,25 @@ func (c Config) Validate() error {
 	}
 	if c.Cluster {
 		ports = c.clusterPorts()
+	}
+	if c.Cluster && c.Secure {
+		// Each is tested alone; together they would need certificates and
+		// users for every node, which nothing here writes yet.
+		errs = append(errs, errors.New("localstack: Cluster and Secure cannot be combined yet"))
+	}
+	if c.Secure {
+		ports["ClickHouseTLSPort"] = c.ClickHouseTLSPort
+		if len(c.Tenants) == 0 {
+			errs = append(errs, errors.New("localstack: a secure stack needs at least one tenant"))
+		}
+		for _, t := range c.Tenants {
+			if err := validTenant(t); err != nil {
+				errs = append(errs, fmt.Errorf("localstack: Tenants: %w", err))
+			}
+		}
+		if len(c.ClickHouseDatabases) == 0 {
+			errs = append(errs, errors.New("localstack: a secure stack needs at least one ClickHouse database"))
+		}
 	}
 	seen := map[int]string{}
 	for _, name := range sortedKeys(ports) {
@@ -136,6 +172,7 @@ func (c Config) WithPortOffset(n int) Config {
 	c.ClickHouseTCPPort += n
 	c.ClickHouseHTTPPort += n
 	c.NATSClusterPort += n
+	c.ClickHouseTLSPort += n
 	return c
 }
 

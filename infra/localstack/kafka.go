@@ -75,7 +75,14 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 `, s.cfg.KafkaPort, s.cfg.KafkaControllerPort, data, s.cfg.KafkaPartitions)
-	if err := writeIfChanged(s.props(), props); err != nil {
+	write := writeIfChanged
+	if s.cfg.Secure {
+		if props, err = kafkaSecureProps(s.cfg, props); err != nil {
+			return fmt.Errorf("prepare kafka: %w", err)
+		}
+		write = writePrivateIfChanged
+	}
+	if err := write(s.props(), props); err != nil {
 		return fmt.Errorf("prepare kafka: %w", err)
 	}
 	if err := writeIfChanged(s.log4j(), kafkaLog4j); err != nil {
@@ -149,7 +156,15 @@ func (s kafkaServer) format(ctx context.Context) error {
 	}
 	// --cluster-id=<id> in one argument: a random id may start with '-',
 	// which the tool would take for an option.
-	cmd := exec.CommandContext(ctx, "java", "-cp", cp, "kafka.tools.StorageTool", "format", "--cluster-id="+id, "-c", s.props())
+	args := []string{"-cp", cp, "kafka.tools.StorageTool", "format", "--cluster-id=" + id, "-c", s.props()}
+	if s.cfg.Secure {
+		scram, err := kafkaScramArgs(s.cfg)
+		if err != nil {
+			return err
+		}
+		args = append(args, scram...)
+	}
+	cmd := exec.CommandContext(ctx, "java", args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("format kafka storage: %w\n%s", err, out)
 	}
@@ -179,7 +194,10 @@ func (s kafkaServer) command() *exec.Cmd {
 func (s kafkaServer) ready(ctx context.Context) error {
 	// A transport of its own: kafka-go's default one caches metadata, and
 	// would answer for a broker that has since died.
-	transport := &kafka.Transport{}
+	transport, err := s.adminTransport()
+	if err != nil {
+		return err
+	}
 	defer transport.CloseIdleConnections()
 	client := &kafka.Client{Addr: kafka.TCP(s.broker()), Transport: transport}
 	resp, err := client.Metadata(ctx, &kafka.MetadataRequest{})

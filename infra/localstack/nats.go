@@ -49,7 +49,15 @@ jetstream {
   store_dir: %q
 %s}
 `, s.cfg.NATSPort, s.cfg.NATSMonitorPort, abs, sync)
-	return writeIfChanged(s.conf(), conf)
+	if !s.cfg.Secure {
+		return writeIfChanged(s.conf(), conf)
+	}
+	block, err := natsSecurity(s.cfg)
+	if err != nil {
+		return fmt.Errorf("prepare nats: %w", err)
+	}
+	// It holds passwords: readable by the stack's user only.
+	return writePrivateIfChanged(s.conf(), conf+block)
 }
 
 // install builds the official server from its Go module at a pinned version;
@@ -101,9 +109,18 @@ func (s natsServer) version(ctx context.Context) (string, error) {
 }
 
 func httpGet(ctx context.Context, url string) ([]byte, error) {
+	return httpGetAuth(ctx, url, "", "")
+}
+
+// httpGetAuth sends basic authentication when user is set; errors name the
+// URL, never the password.
+func httpGetAuth(ctx context.Context, url, user, password string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -129,6 +146,14 @@ func writeIfChanged(path, content string) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(content), 0o644)
+}
+
+// writePrivateIfChanged is writeIfChanged for files holding secrets (0600).
+func writePrivateIfChanged(path, content string) error {
+	if old, err := os.ReadFile(path); err == nil && string(old) == content {
+		return os.Chmod(path, 0o600)
+	}
+	return writeFileAtomic(path, []byte(content), 0o600)
 }
 
 // NATSServerBinary installs the pinned nats-server into the tools folder

@@ -33,3 +33,9 @@ const (
 type initializer interface {
 	initialize(ctx context.Context) error
 }
+
+// configurer is a server with settings applied through its own API once it
+// answers (Kafka's ACLs); configure is idempotent.
+type configurer interface {
+	configure(ctx context.Context) error
+}

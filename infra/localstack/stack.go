@@ -60,6 +60,9 @@ type Endpoints struct {
 	Replicas int
 	// Versions by server name, as each server reported it.
 	Versions map[string]string
+	// Extra variables: on a secure stack the CA, the user and its password
+	// file for each server.
+	Extra map[string]string
 }
 
 // Up starts whatever is not running, waits for all of it to answer, and
@@ -72,6 +75,26 @@ func (s *Stack) Up(ctx context.Context) (Endpoints, error) {
 		return Endpoints{}, err
 	}
 	defer unlock()
+	if err := s.checkMode(); err != nil {
+		return Endpoints{}, err
+	}
+	if s.cfg.Secure {
+		changed, err := s.cfg.PKI().Ensure(time.Now())
+		if err != nil {
+			return Endpoints{}, err
+		}
+		if changed {
+			// Servers still holding the old certificates start again with the new ones.
+			for _, srv := range s.servers {
+				if _, running := srv.proc().pid(); running {
+					s.log.InfoContext(ctx, "new certificates: restarting", "server", srv.name())
+					if err := srv.proc().stop(s.cfg.StopTimeout); err != nil {
+						return Endpoints{}, err
+					}
+				}
+			}
+		}
+	}
 	began := make([]time.Time, len(s.servers))
 	errs := make([]error, len(s.servers))
 	var wg sync.WaitGroup
@@ -86,15 +109,26 @@ func (s *Stack) Up(ctx context.Context) (Endpoints, error) {
 		if err := s.awaitOrRelaunch(ctx, srv, began[i]); err != nil {
 			return Endpoints{}, err
 		}
+		if c, ok := srv.(configurer); ok {
+			if err := c.configure(ctx); err != nil {
+				return Endpoints{}, fmt.Errorf("%s: %w", srv.name(), err)
+			}
+		}
 	}
 	ep, err := s.endpoints(ctx)
 	if err != nil {
 		return Endpoints{}, err
 	}
-	if err := writeEnvFile(s.cfg.EnvFile(), ep); err != nil {
-		return Endpoints{}, err
+	if !s.cfg.Secure {
+		return ep, writeEnvFile(s.cfg.EnvFile(), ep)
 	}
-	return ep, nil
+	for _, user := range s.cfg.identities() {
+		if err := writeEnvFile(s.cfg.UserEnvFile(user), s.cfg.userEndpoints(ep, user)); err != nil {
+			return Endpoints{}, err
+		}
+	}
+	ep = s.cfg.userEndpoints(ep, UserAdmin)
+	return ep, writeEnvFile(s.cfg.EnvFile(), ep)
 }
 
 // Down stops every server and leaves no process behind, whichever layout
@@ -296,6 +330,9 @@ func (s *Stack) endpoints(ctx context.Context) (Endpoints, error) {
 	if s.cfg.Cluster {
 		s.clusterEndpoints(&ep)
 	}
+	if s.cfg.Secure {
+		ep.ClickHouseAddr = fmt.Sprintf("127.0.0.1:%d", s.cfg.ClickHouseTLSPort)
+	}
 	for _, srv := range s.servers {
 		v, err := srv.version(ctx)
 		if err != nil {
@@ -336,10 +373,12 @@ func lockFile(path string) (func(), error) {
 // Env renders the endpoints as KEY=value lines, the env file's format.
 func (e Endpoints) Env() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "TRIBUTARY_NATS_URL=%s\n", e.NATSURL)
-	fmt.Fprintf(&b, "TRIBUTARY_KAFKA_BROKERS=%s\n", e.KafkaBrokers)
-	fmt.Fprintf(&b, "TRIBUTARY_CLICKHOUSE_ADDR=%s\n", e.ClickHouseAddr)
-	fmt.Fprintf(&b, "TRIBUTARY_CLICKHOUSE_HTTP=%s\n", e.ClickHouseHTTP)
+	for _, kv := range [][2]string{{"TRIBUTARY_NATS_URL", e.NATSURL}, {"TRIBUTARY_KAFKA_BROKERS", e.KafkaBrokers},
+		{"TRIBUTARY_CLICKHOUSE_ADDR", e.ClickHouseAddr}, {"TRIBUTARY_CLICKHOUSE_HTTP", e.ClickHouseHTTP}} {
+		if kv[1] != "" { // an identity without rights on a server gets no address for it
+			fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
+		}
+	}
 	if e.Replicas > 1 {
 		// TRIBUTARY_REPLICAS is the binaries' -replicas setting: streams
 		// and topics get that many copies when they are provisioned.
@@ -347,6 +386,9 @@ func (e Endpoints) Env() string {
 	}
 	for _, name := range sortedKeys(e.Versions) {
 		fmt.Fprintf(&b, "TRIBUTARY_%s_VERSION=%s\n", strings.ToUpper(name), e.Versions[name])
+	}
+	for _, k := range sortedKeys(e.Extra) {
+		fmt.Fprintf(&b, "%s=%s\n", k, e.Extra[k])
 	}
 	return b.String()
 }

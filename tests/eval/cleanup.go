@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/kafka-go"
 
@@ -23,7 +23,7 @@ func Cleanup(ctx context.Context, srv Servers, group, database string, dropDB bo
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var errs []error
-	if nc, err := nats.Connect(srv.NATSURL, nats.Name("tributary-eval-cleanup")); err != nil {
+	if nc, err := srv.natsConnect("tributary-eval-cleanup"); err != nil {
 		errs = append(errs, err)
 	} else {
 		defer nc.Close()
@@ -33,8 +33,9 @@ func Cleanup(ctx context.Context, srv Servers, group, database string, dropDB bo
 			errs = append(errs, deleteDurables(ctx, js, group+"-"), deleteCheckpoints(ctx, js, group+"-detect."))
 		}
 	}
-	kc := &kafka.Client{Addr: kafka.TCP(srv.KafkaBrokers...), Timeout: 10 * time.Second}
-	if groups, err := kc.ListGroups(ctx, &kafka.ListGroupsRequest{}); err != nil {
+	if kc, err := srv.KafkaSecurity.Client(srv.KafkaBrokers, 10*time.Second); err != nil {
+		errs = append(errs, err)
+	} else if groups, err := kc.ListGroups(ctx, &kafka.ListGroupsRequest{}); err != nil {
 		errs = append(errs, err)
 	} else {
 		var ids []string
@@ -50,7 +51,11 @@ func Cleanup(ctx context.Context, srv Servers, group, database string, dropDB bo
 		}
 	}
 	if dropDB {
-		db, err := chinfra.Open(ctx, chinfra.Config{Addr: srv.ClickHouseAddr, Database: "default"}, nil)
+		chcfg, err := srv.ClickHouseConfig("system")
+		var db driver.Conn
+		if err == nil {
+			db, err = chinfra.Open(ctx, chcfg, nil)
+		}
 		if err != nil {
 			errs = append(errs, err)
 		} else {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/segmentio/kafka-go"
 
@@ -50,7 +49,7 @@ func detectorGroups(group string) (map[string]string, error) {
 func waitCaughtUp(ctx context.Context, srv Servers, group string, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	nc, err := nats.Connect(srv.NATSURL, nats.Name("tributary-eval-lag"))
+	nc, err := srv.natsConnect("tributary-eval-lag")
 	if err != nil {
 		return fmt.Errorf("eval: lag: connect nats: %w", err)
 	}
@@ -59,7 +58,10 @@ func waitCaughtUp(ctx context.Context, srv Servers, group string, limit time.Dur
 	if err != nil {
 		return fmt.Errorf("eval: lag: %w", err)
 	}
-	kc := &kafka.Client{Addr: kafka.TCP(srv.KafkaBrokers...), Timeout: 10 * time.Second}
+	kc, err := srv.KafkaSecurity.Client(srv.KafkaBrokers, 10*time.Second)
+	if err != nil {
+		return fmt.Errorf("eval: lag: %w", err)
+	}
 	err = poll.Until(ctx, time.Second, func(ctx context.Context) (bool, error) {
 		jsLag, jsErr := jetStreamLag(ctx, js, group+"-")
 		kLag, kErr := kafkaLag(ctx, kc, group)

@@ -15,8 +15,12 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/tributary-io/tributary/consumers/service"
 	chinfra "github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/infra/kafkabus"
+	"github.com/tributary-io/tributary/infra/secure"
 	detect "github.com/tributary-io/tributary/processors/service"
 	"github.com/tributary-io/tributary/producers/loadgen"
 	"github.com/tributary-io/tributary/producers/publish"
@@ -28,6 +32,26 @@ type Servers struct {
 	NATSURL        string
 	KafkaBrokers   []string
 	ClickHouseAddr string
+	// Credentials and TLS of each connection (secure.NATS.Options,
+	// secure.Kafka.Security, secure.ClickHouse); zero on an open stack.
+	NATSOptions   []nats.Option
+	KafkaSecurity kafkabus.SecurityConfig
+	ClickHouse    secure.ClickHouse
+}
+
+// natsConnect connects with the servers' credentials and TLS.
+func (s Servers) natsConnect(name string) (*nats.Conn, error) {
+	return nats.Connect(s.NATSURL, append([]nats.Option{nats.Name(name)}, s.NATSOptions...)...)
+}
+
+// ClickHouseConfig is database on the servers' ClickHouse, with its user,
+// password and TLS.
+func (s Servers) ClickHouseConfig(database string) (chinfra.Config, error) {
+	cfg := chinfra.Config{Addr: s.ClickHouseAddr, Database: database}
+	if err := s.ClickHouse.Apply(&cfg); err != nil {
+		return cfg, fmt.Errorf("eval: clickhouse settings: %w", err)
+	}
+	return cfg, nil
 }
 
 // Config is one pipeline run; zero fields take WithDefaults' values.
@@ -137,10 +161,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{RunID: cfg.RunID, Database: cfg.Database, Group: cfg.Group(), Tenants: tenants}
 	srv := cfg.Servers
 
+	chcfg, err := srv.ClickHouseConfig(cfg.Database)
+	if err != nil {
+		return nil, err
+	}
 	ingest, err := start(ctx, "ingest", func(ctx context.Context, ready chan<- struct{}) error {
 		return service.RunIngest(ctx, service.IngestConfig{
 			NATSURL: srv.NATSURL, KafkaBrokers: srv.KafkaBrokers,
-			ClickHouse: chinfra.Config{Addr: srv.ClickHouseAddr, Database: cfg.Database},
+			NATSOptions: srv.NATSOptions, KafkaSecurity: srv.KafkaSecurity,
+			ClickHouse: chcfg,
 			Group:      res.Group, FlushInterval: 200 * time.Millisecond, StatsInterval: -1,
 			// The shared servers hold every earlier run's events; this run's
 			// tenants only exist from now on.
@@ -152,7 +181,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer ingest.stop()
 
-	dcfg := detect.Config{NATSURL: srv.NATSURL, KafkaBrokers: srv.KafkaBrokers, Group: res.Group + "-detect"}
+	dcfg := detect.Config{NATSURL: srv.NATSURL, KafkaBrokers: srv.KafkaBrokers, Group: res.Group + "-detect",
+		NATSOptions: srv.NATSOptions, KafkaSecurity: srv.KafkaSecurity}
 	if cfg.Detect != nil {
 		cfg.Detect(&dcfg)
 	}
@@ -177,7 +207,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	say("detectors caught up with the shared streams in %s", res.CatchUp.Round(100*time.Millisecond))
 
 	pub, err := publish.Dial(ctx, publish.DialConfig{Config: publish.Config{Source: "//tributary/eval"},
-		NATSURL: srv.NATSURL, KafkaBrokers: srv.KafkaBrokers})
+		NATSURL: srv.NATSURL, KafkaBrokers: srv.KafkaBrokers, NATSOptions: srv.NATSOptions, KafkaSecurity: srv.KafkaSecurity})
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
@@ -199,7 +229,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return res, fmt.Errorf("eval: detectors: %w", err)
 	}
 
-	db, err := chinfra.Open(ctx, chinfra.Config{Addr: srv.ClickHouseAddr, Database: cfg.Database}, log)
+	db, err := chinfra.Open(ctx, chcfg, log)
 	if err != nil {
 		return res, fmt.Errorf("eval: %w", err)
 	}

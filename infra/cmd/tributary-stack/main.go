@@ -4,7 +4,9 @@
 //	tributary-stack start|stop|kill|restart nats|kafka|clickhouse
 //
 // With a reachable Docker engine, up and down use infra/compose instead of
-// local processes (unless -local); either way the env file is the same.
+// local processes (unless -local or -secure); either way the env file is
+// the same. -secure runs the servers with TLS, users and permissions
+// (README "Securing a deployment").
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,13 +56,15 @@ func run() error {
 	cfg := localstack.DefaultConfig()
 	fs := flag.NewFlagSet("tributary-stack", flag.ContinueOnError)
 	fs.StringVar(&cfg.Dir, "dir", envOr("TRIBUTARY_STACK_DIR", cfg.Dir), "state folder (env TRIBUTARY_STACK_DIR)")
+	fs.StringVar(&cfg.ToolsDir, "tools-dir", envOr("TRIBUTARY_STACK_TOOLS_DIR", ""), "folder of the installed tools (nats-server, Kafka's classpath), shared between stacks; empty: the state folder (env TRIBUTARY_STACK_TOOLS_DIR)")
 	fs.StringVar(&cfg.JetStreamSync, "jetstream-sync", envOr("TRIBUTARY_JETSTREAM_SYNC", cfg.JetStreamSync), `JetStream fsync: "default" (every 2 min) or "always"`)
-	fs.StringVar(&cfg.ToolsDir, "tools-dir", "", "where nats-server and Kafka's classpath are installed, to share them between stacks (default: the state folder)")
 	compose := fs.String("compose-file", "infra/compose/docker-compose.yml", "compose file used when Docker is reachable")
 	local := fs.Bool("local", false, "use local processes even when Docker is reachable")
 	offset := fs.Int("port-offset", 0, "add this to every default port, to run beside another stack")
 	fs.BoolVar(&cfg.Cluster, "cluster", false, "3 NATS JetStream nodes and 3 Kafka KRaft nodes (replication 3, min.insync.replicas 2) instead of one each; ClickHouse stays single. Node k's ports are each base port + 10×(k-1); servers are named nats-1…3, kafka-1…3")
 	heap := fs.String("kafka-heap", "", "JVM heap of each Kafka process (default 1g, 512m with -cluster)")
+	fs.BoolVar(&cfg.Secure, "secure", false, "TLS from a local CA, users and permissions on every server (env files <dir>/env as admin, <dir>/env.<user> per identity); a folder is either secure or open")
+	tenants := fs.String("tenants", strings.Join(cfg.Tenants, ","), "tenants that get a producer identity (tenant-<name>) on a secure stack, comma-separated")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -77,6 +82,7 @@ func run() error {
 	if *heap != "" {
 		cfg.KafkaHeap = *heap
 	}
+	cfg.Tenants = strings.Split(*tenants, ",")
 	args := fs.Args()
 	if len(args) == 0 {
 		return errUsage
@@ -89,7 +95,7 @@ func run() error {
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	useCompose := !*local && !cfg.Cluster && (args[0] == "up" || args[0] == "down") && localstack.DockerReachable(ctx)
+	useCompose := !*local && !cfg.Cluster && !cfg.Secure && (args[0] == "up" || args[0] == "down") && localstack.DockerReachable(ctx)
 	if useCompose {
 		c, err := localstack.NewCompose(*compose, cfg)
 		if err != nil {

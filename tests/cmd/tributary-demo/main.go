@@ -27,6 +27,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 
+	"github.com/tributary-io/tributary/infra/secure"
 	"github.com/tributary-io/tributary/producers/sim"
 	"github.com/tributary-io/tributary/tests/eval"
 )
@@ -57,7 +58,22 @@ func main() {
 	flag.DurationVar(&cfg.grace, "grace", 20*time.Second, "how long detectors run after the last event")
 	flag.BoolVar(&cfg.verbose, "v", false, "log the services' warnings")
 	flag.StringVar(&cfg.html, "html", "out/demo-report.html", "write the HTML report here")
+	// Credentials and TLS as every binary takes them: from the secure
+	// stack's env file (make demo SECURE=1), or nothing on the open stack.
+	var natsSec secure.NATS
+	var kafkaSec secure.Kafka
+	secure.RegisterNATS(flag.CommandLine, os.Getenv, &natsSec)
+	secure.RegisterKafka(flag.CommandLine, os.Getenv, &kafkaSec)
+	secure.RegisterClickHouse(flag.CommandLine, os.Getenv, &cfg.servers.ClickHouse)
 	flag.Parse()
+	var err error
+	if cfg.servers.NATSOptions, err = natsSec.Options(); err == nil {
+		cfg.servers.KafkaSecurity, err = kafkaSec.Security()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tributary-demo:", err)
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -138,7 +154,12 @@ func transports(res *eval.Result) string {
 // writeHTML reads the injected metric series back from ClickHouse and
 // writes the self-contained report.
 func writeHTML(ctx context.Context, srv eval.Servers, res *eval.Result, path string) error {
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.ClickHouseAddr}, Auth: clickhouse.Auth{Database: res.Database}})
+	chcfg, err := srv.ClickHouseConfig(res.Database)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{srv.ClickHouseAddr}, TLS: chcfg.TLS,
+		Auth: clickhouse.Auth{Database: res.Database, Username: chcfg.Username, Password: chcfg.Password}})
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
