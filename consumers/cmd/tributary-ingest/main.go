@@ -98,6 +98,7 @@ flags:
 	brokers := fs.String("kafka-brokers", "", "Kafka brokers, comma-separated (env TRIBUTARY_KAFKA_BROKERS)")
 	fs.StringVar(&cfg.ClickHouse.Addr, "clickhouse-addr", "", "ClickHouse native host:port (env TRIBUTARY_CLICKHOUSE_ADDR)")
 	fs.StringVar(&cfg.ClickHouse.Database, "clickhouse-database", "tributary", "ClickHouse database (env TRIBUTARY_CLICKHOUSE_DATABASE)")
+	fs.StringVar(&cfg.ClickHouse.Cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers name): create the schema's cluster form and insert into its Distributed tables; empty: one server (env TRIBUTARY_CLICKHOUSE_CLUSTER)")
 	fs.StringVar(&cfg.Group, "group", "ingest", "consumer group / durable name prefix; instances with the same group share the work")
 	fs.IntVar(&cfg.BatchRows, "batch-rows", 0, "most rows per ClickHouse insert (default 1000)")
 	fs.IntVar(&cfg.InFlight, "in-flight", 0, "un-acked messages per Kafka partition / JetStream consumer (default 2×batch-rows)")
