@@ -56,6 +56,7 @@ func run() error {
 	compose := fs.String("compose-file", "infra/compose/docker-compose.yml", "compose file used when Docker is reachable")
 	local := fs.Bool("local", false, "use local processes even when Docker is reachable")
 	offset := fs.Int("port-offset", 0, "add this to every default port, to run beside another stack")
+	chCluster := fs.Bool("ch-cluster", false, "act on a local ClickHouse cluster (ZooKeeper + 2 shards × 2 replicas, in <dir>/chcluster) instead of the stack")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -79,6 +80,9 @@ func run() error {
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
+	if *chCluster {
+		return runCHCluster(ctx, cfg.Dir, *offset, args, log)
+	}
 	useCompose := !*local && (args[0] == "up" || args[0] == "down") && localstack.DockerReachable(ctx)
 	if useCompose {
 		c, err := localstack.NewCompose(*compose, cfg)
