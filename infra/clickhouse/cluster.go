@@ -19,7 +19,7 @@ import (
 //     Distributed(c, <db>, x_local, <sharding key>). Code and queries keep
 //     reading and inserting x; the Distributed table fans reads out to one
 //     replica per shard and routes inserts by the sharding key.
-//   - The sharding key is cityHash64(event_id) when the table has an
+//   - The sharding key is ShardingKey, a hash of event_id, when the table has an
 //     event_id: every copy of one event (a redelivery, a retried batch)
 //     lands on the same shard, where ReplacingMergeTree and FINAL collapse
 //     it as on one server. A table without event_id (the rollups) is
@@ -45,7 +45,10 @@ import (
 const LocalSuffix = "_local"
 
 // ShardingKey is the expression that places an event's rows on a shard.
-const ShardingKey = "cityHash64(event_id)"
+// toString because 18.16's cityHash64 refuses a UUID ("Unexpected type
+// UUID of argument"); it also puts a dead letter, whose event_id is a
+// String, on the shard of the event it names.
+const ShardingKey = "cityHash64(toString(event_id))"
 
 // ClusterTarget is where the cluster form goes: a cluster named in every
 // server's remote_servers, and the database the tables live in.

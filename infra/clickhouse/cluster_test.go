@@ -91,18 +91,18 @@ func TestRenderClusterEveryMigration(t *testing.T) {
 	}{
 		{"001_auth_events", table("auth_events"), []string{
 			"ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db1/auth_events_local', '{replica}', ingest_time)",
-			"ENGINE = Distributed(c1, db1, auth_events_local, cityHash64(event_id))"}},
+			"ENGINE = Distributed(c1, db1, auth_events_local, cityHash64(toString(event_id)))"}},
 		{"002_telemetry_metrics", table("telemetry_metrics"), []string{
 			"ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db1/telemetry_metrics_local', '{replica}', ingest_time)",
-			"Distributed(c1, db1, telemetry_metrics_local, cityHash64(event_id))"}},
+			"Distributed(c1, db1, telemetry_metrics_local, cityHash64(toString(event_id)))"}},
 		{"003_dead_letters", table("dead_letters"), []string{
 			"ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/db1/dead_letters_local', '{replica}')\n",
-			"Distributed(c1, db1, dead_letters_local, cityHash64(event_id))"}},
+			"Distributed(c1, db1, dead_letters_local, cityHash64(toString(event_id)))"}},
 		{"004_dead_letters_ttl", alters(" MODIFY TTL event_time + INTERVAL 90 DAY", "dead_letters"), nil},
-		{"005_task_events", table("task_events"), []string{"Distributed(c1, db1, task_events_local, cityHash64(event_id))"}},
-		{"006_telemetry_logs", table("telemetry_logs"), []string{"Distributed(c1, db1, telemetry_logs_local, cityHash64(event_id))"}},
-		{"007_telemetry_heartbeats", table("telemetry_heartbeats"), []string{"Distributed(c1, db1, telemetry_heartbeats_local, cityHash64(event_id))"}},
-		{"008_anomalies", table("anomalies"), []string{"Distributed(c1, db1, anomalies_local, cityHash64(event_id))"}},
+		{"005_task_events", table("task_events"), []string{"Distributed(c1, db1, task_events_local, cityHash64(toString(event_id)))"}},
+		{"006_telemetry_logs", table("telemetry_logs"), []string{"Distributed(c1, db1, telemetry_logs_local, cityHash64(toString(event_id)))"}},
+		{"007_telemetry_heartbeats", table("telemetry_heartbeats"), []string{"Distributed(c1, db1, telemetry_heartbeats_local, cityHash64(toString(event_id)))"}},
+		{"008_anomalies", table("anomalies"), []string{"Distributed(c1, db1, anomalies_local, cityHash64(toString(event_id)))"}},
 		{"009_auth_failures_1m", append(table("auth_failures_1m"),
 			"CREATE MATERIALIZED VIEW IF NOT EXISTS db1.auth_failures_1m_mv"+on+" TO db1.auth_failures_1m_local AS"), []string{
 			"ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/db1/auth_failures_1m_local', '{replica}')\n",

@@ -38,7 +38,7 @@ PARTITION BY toYYYYMMDD(event_time)
 ORDER BY (tenant, user_id, event_time, event_id);
 
 CREATE TABLE IF NOT EXISTS tributary.auth_events ON CLUSTER tributary AS tributary.auth_events_local
-ENGINE = Distributed(tributary, tributary, auth_events_local, cityHash64(event_id));
+ENGINE = Distributed(tributary, tributary, auth_events_local, cityHash64(toString(event_id)));
 
 CREATE TABLE IF NOT EXISTS tributary.telemetry_metrics_local ON CLUSTER tributary
 (
@@ -58,7 +58,7 @@ PARTITION BY toYYYYMMDD(event_time)
 ORDER BY (tenant, host, name, event_time, event_id);
 
 CREATE TABLE IF NOT EXISTS tributary.telemetry_metrics ON CLUSTER tributary AS tributary.telemetry_metrics_local
-ENGINE = Distributed(tributary, tributary, telemetry_metrics_local, cityHash64(event_id));
+ENGINE = Distributed(tributary, tributary, telemetry_metrics_local, cityHash64(toString(event_id)));
 
 CREATE TABLE IF NOT EXISTS tributary.dead_letters_local ON CLUSTER tributary
 (
@@ -77,7 +77,7 @@ PARTITION BY toYYYYMMDD(event_time)
 ORDER BY (family, event_time);
 
 CREATE TABLE IF NOT EXISTS tributary.dead_letters ON CLUSTER tributary AS tributary.dead_letters_local
-ENGINE = Distributed(tributary, tributary, dead_letters_local, cityHash64(event_id));
+ENGINE = Distributed(tributary, tributary, dead_letters_local, cityHash64(toString(event_id)));
 
 ALTER TABLE tributary.dead_letters_local ON CLUSTER tributary MODIFY TTL event_time + INTERVAL 90 DAY;
 
@@ -108,7 +108,7 @@ PARTITION BY toYYYYMMDD(event_time)
 ORDER BY (tenant, task_type, queue, event_time, event_id);
 
 CREATE TABLE IF NOT EXISTS tributary.task_events ON CLUSTER tributary AS tributary.task_events_local
-ENGINE = Distributed(tributary, tributary, task_events_local, cityHash64(event_id));
+ENGINE = Distributed(tributary, tributary, task_events_local, cityHash64(toString(event_id)));
 
 CREATE TABLE IF NOT EXISTS tributary.telemetry_logs_local ON CLUSTER tributary
 (
@@ -127,7 +127,7 @@ PARTITION BY toYYYYMMDD(event_time)
 ORDER BY (tenant, host, service, severity, event_time, event_id);
 
 CREATE TABLE IF NOT EXISTS tributary.telemetry_logs ON CLUSTER tributary AS tributary.telemetry_logs_local
-ENGINE = Distributed(tributary, tributary, telemetry_logs_local, cityHash64(event_id));
+ENGINE = Distributed(tributary, tributary, telemetry_logs_local, cityHash64(toString(event_id)));
 
 CREATE TABLE IF NOT EXISTS tributary.telemetry_heartbeats_local ON CLUSTER tributary
 (
@@ -145,7 +145,7 @@ PARTITION BY toYYYYMMDD(event_time)
 ORDER BY (tenant, host, service, event_time, event_id);
 
 CREATE TABLE IF NOT EXISTS tributary.telemetry_heartbeats ON CLUSTER tributary AS tributary.telemetry_heartbeats_local
-ENGINE = Distributed(tributary, tributary, telemetry_heartbeats_local, cityHash64(event_id));
+ENGINE = Distributed(tributary, tributary, telemetry_heartbeats_local, cityHash64(toString(event_id)));
 
 CREATE TABLE IF NOT EXISTS tributary.anomalies_local ON CLUSTER tributary
 (
@@ -171,7 +171,7 @@ PARTITION BY toYYYYMMDD(window_start)
 ORDER BY (tenant, kind, entity_type, entity_id, window_start, event_id);
 
 CREATE TABLE IF NOT EXISTS tributary.anomalies ON CLUSTER tributary AS tributary.anomalies_local
-ENGINE = Distributed(tributary, tributary, anomalies_local, cityHash64(event_id));
+ENGINE = Distributed(tributary, tributary, anomalies_local, cityHash64(toString(event_id)));
 
 CREATE TABLE IF NOT EXISTS tributary.auth_failures_1m_local ON CLUSTER tributary
 (
