@@ -87,7 +87,7 @@ demo: up ## start the stack, run a 2-minute scenario with injected anomalies thr
 	set -a; . .tributary/env; set +a; $(GO) run ./tests/cmd/tributary-demo
 
 .PHONY: test-faults
-test-faults: ## fault tests, each on a private stack: 100k exactly once, poison, SIGKILL, SIGTERM, ClickHouse down or refusing inserts, broker restarts, oversize records, 3 instances, detector clock and state (~6 min)
+test-faults: ## fault tests, each on a private stack: 100k exactly once, poison, SIGKILL, SIGTERM, ClickHouse down or refusing inserts, broker restarts, oversize records, 3 instances, detector clock and state, a ClickHouse replica killed on a 2x2 cluster (~8 min)
 	@mkdir -p $(OUT)
 	$(GO) test -tags faults -count=1 -v -timeout 20m ./tests/faults 2>&1 | tee $(OUT)/faults.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|faults_test|throughput|recover|RSS' || true
 	@grep -qE '^ok ' $(OUT)/faults.log
