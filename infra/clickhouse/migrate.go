@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -80,7 +81,8 @@ func migrate(ctx context.Context, conn driver.Conn, migs []Migration, logger *sl
 	}
 	for _, stmt := range cfg.preamble() {
 		if err := conn.Exec(ctx, stmt); err != nil {
-			return nil, fmt.Errorf("create schema_migrations: %w", err)
+			head, _, _ := strings.Cut(stmt, "\n")
+			return nil, fmt.Errorf("prepare migrations: %s: %w", head, err)
 		}
 	}
 	server, err := ServerVersion(ctx, conn)
