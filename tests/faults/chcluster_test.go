@@ -27,11 +27,13 @@ import (
 // connections ingest holds and one shard's replica die at once. Writers
 // retry on the next address, whose Distributed tables route that shard's
 // rows to the surviving replica, so the pipeline keeps flowing while the
-// replica is down. After 20 s it restarts and fetches what it missed from
-// its peer. At the end every acknowledged publish is in the Distributed
-// tables exactly once after FINAL, both replicas of each shard agree, and
-// nothing was dead-lettered. It prints the stall the kill caused and the
-// recovery times.
+// replica is down. Once every event is inserted (at least 20 s later) it
+// restarts and fetches what it missed from its peer, which in turn
+// fetches what was acknowledged on the killed replica alone. At the end every acknowledged publish is in the
+// Distributed tables exactly once after FINAL, both replicas of each shard
+// agree, and nothing was dead-lettered. It prints the stall the kill
+// caused, how many events were unreadable while the replica was down, and
+// the recovery times.
 func TestClusterClickHouseReplicaKilled(t *testing.T) {
 	env := testenv.Private(t) // NATS and Kafka; its single ClickHouse stays idle
 	cl := testenv.PrivateCHCluster(t)
@@ -67,49 +69,78 @@ func TestClusterClickHouseReplicaKilled(t *testing.T) {
 	resumed := rows.growthAfter(ctx, t, killed)
 	stall := resumed.Sub(killed)
 
-	time.Sleep(time.Until(killed.Add(20 * time.Second))) // not a poll: the replica stays down 20 s on purpose
+	// The replica stays down until ingest has inserted every event (at
+	// least 20 s): the survivors take all of it.
+	p.wait(t, want.total())
+	rows.waitFor(ctx, t, uint64(want.total()))
+	time.Sleep(time.Until(killed.Add(20 * time.Second))) // not a poll: a floor on the outage
+	downFor := time.Since(killed)
 	downRows := rows.at(time.Now()) - atKill
 	t.Log("consumer while the replica is down:")
 	logStats(t, proc)
 	if downRows == 0 {
-		t.Errorf("no row written in the 20 s %s was down: the pipeline stopped", victim)
+		t.Errorf("no row written in the %s %s was down: the pipeline stopped", downFor.Round(time.Second), victim)
 	}
+	// Shard 1 is read from its surviving replica alone now. What it lacks
+	// was acknowledged on the killed one (insert_distributed_sync writes one
+	// replica; replication is asynchronous) and not fetched before the kill.
+	// Shard 2's replicas first catch up with each other, so only shard 1's
+	// loss shows.
+	for _, name := range []string{localstack.NodeName(2, 1), localstack.NodeName(2, 2)} {
+		c := openClusterCH(ctx, t, []string{cl.NodeAddr(name)}, db)
+		for _, table := range tables {
+			if err := c.Exec(ctx, "SYSTEM SYNC REPLICA "+table+"_local"); err != nil {
+				t.Fatalf("sync replica %s on %s: %v", table, name, err)
+			}
+		}
+	}
+	readable := 0
+	for _, table := range tables {
+		readable += max(distinct(ctx, conn, table, tenant), 0)
+	}
+	stranded := want.total() - readable
 
 	restart := time.Now()
 	if err := cl.Control.Start(ctx, victim); err != nil {
 		t.Fatalf("start %s: %v", victim, err)
 	}
 	up := time.Since(restart)
-	p.wait(t, want.total())
-	end := waitLanded(ctx, t, conn, tenant, want, tables)
-
-	// The restarted replica catches up with its peer on every table.
-	back := openClusterCH(ctx, t, []string{cl.NodeAddr(victim)}, db)
-	peer := openClusterCH(ctx, t, []string{cl.NodeAddr(localstack.NodeName(1, 2))}, db)
-	for _, table := range tables {
-		if err := back.Exec(ctx, "SYSTEM SYNC REPLICA "+table+"_local"); err != nil {
-			t.Fatalf("sync replica %s on %s: %v", table, victim, err)
+	// Every replica's queue drained: the restarted one fetched what it
+	// missed, its peer what was stranded on it.
+	nodes := map[string]driver.Conn{}
+	for _, name := range cl.Nodes {
+		nodes[name] = openClusterCH(ctx, t, []string{cl.NodeAddr(name)}, db)
+		for _, table := range tables {
+			if err := nodes[name].Exec(ctx, "SYSTEM SYNC REPLICA "+table+"_local"); err != nil {
+				t.Fatalf("sync replica %s on %s: %v", table, name, err)
+			}
 		}
 	}
 	caughtUp := time.Now()
-	// FINAL: raw counts differ while merges drop older copies unevenly.
-	for _, table := range tables {
-		q := "SELECT count() FROM " + table + "_local FINAL WHERE tenant = ?"
-		var a, b uint64
-		if err := back.QueryRow(ctx, q, tenant).Scan(&a); err != nil {
-			t.Fatalf("%s on %s: %v", table, victim, err)
-		}
-		if err := peer.QueryRow(ctx, q, tenant).Scan(&b); err != nil {
-			t.Fatalf("%s on its peer: %v", table, err)
-		}
-		if a != b {
-			t.Errorf("%s: %s holds %d events of shard 1, its peer %d", table, victim, a, b)
+	end := waitLanded(ctx, t, conn, tenant, want, tables)
+	// Both replicas of each shard hold the same events (FINAL: raw counts
+	// differ while merges drop older copies unevenly).
+	for s := 1; s <= 2; s++ {
+		a, b := nodes[localstack.NodeName(s, 1)], nodes[localstack.NodeName(s, 2)]
+		for _, table := range tables {
+			q := "SELECT count() FROM " + table + "_local FINAL WHERE tenant = ?"
+			var na, nb uint64
+			if err := a.QueryRow(ctx, q, tenant).Scan(&na); err != nil {
+				t.Fatalf("%s on shard %d replica 1: %v", table, s, err)
+			}
+			if err := b.QueryRow(ctx, q, tenant).Scan(&nb); err != nil {
+				t.Fatalf("%s on shard %d replica 2: %v", table, s, err)
+			}
+			if na != nb || na == 0 {
+				t.Errorf("%s: shard %d replicas hold %d and %d events", table, s, na, nb)
+			}
 		}
 	}
-	t.Logf("RECOVERY clickhouse-replica-killed: inserts stalled %s after the kill; %d rows written while %s was down (20 s); "+
-		"it answered %s after its start and had caught up %s after it; all %d events landed %s after the kill",
-		stall.Round(time.Millisecond), downRows, victim, up.Round(time.Millisecond), caughtUp.Sub(restart).Round(time.Millisecond),
-		want.total(), end.Sub(killed).Round(time.Millisecond))
+	t.Logf("RECOVERY clickhouse-replica-killed: inserts stalled %s after the kill; %d rows written in the %s %s was down; "+
+		"%d acknowledged events were readable only from it meanwhile; it answered %s after its start and every replica had caught up %s after it; "+
+		"all %d events readable %s after the kill",
+		stall.Round(time.Millisecond), downRows, downFor.Round(time.Millisecond), victim, stranded, up.Round(time.Millisecond),
+		caughtUp.Sub(restart).Round(time.Millisecond), want.total(), end.Sub(killed).Round(time.Millisecond))
 	checkExactlyOnce(ctx, t, conn, tenant, want)
 	logStats(t, proc)
 	if ep, err := cl.Control.Endpoints(ctx); err == nil {
