@@ -96,7 +96,7 @@ demo: up ## start the stack, run a 2-minute scenario with injected anomalies thr
 	set -a; . $(STACK_DIR)/env; set +a; $(GO) run ./tests/cmd/tributary-demo
 
 .PHONY: test-faults
-test-faults: ## fault tests, each on a private stack: 100k exactly once, poison, SIGKILL, SIGTERM, ClickHouse down or refusing inserts, broker restarts, oversize records, 3 instances, detector clock and state; on a private 3+3-node cluster, a NATS node and a Kafka partition leader SIGKILLed mid-ingest (~11 min)
+test-faults: ## fault tests, each on a private stack: 100k exactly once, poison, SIGKILL, SIGTERM, ClickHouse down or refusing inserts, broker restarts, oversize records, 3 instances, detector clock and state; on private clusters, a NATS node, a Kafka partition leader and a ClickHouse replica SIGKILLed mid-ingest (~13 min)
 	@mkdir -p $(OUT)
 	$(GO) test -tags faults -count=1 -v -timeout 40m ./tests/faults 2>&1 | tee $(OUT)/faults.log | grep -E '^(=== RUN|--- |ok|FAIL|PASS)|faults_test|throughput|recover|RSS|FIGURES|SIGKILLed|caught up|private cluster' || true
 	@grep -qE '^ok ' $(OUT)/faults.log

@@ -66,10 +66,13 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		return fmt.Errorf("ingest: %w", err)
 	}
 	closers = append(closers, conn.Close)
-	if _, err := clickhouse.MigrateWith(ctx, conn, log, map[string]string{
+	// On a cluster (ClickHouse.Cluster) the schema is the migrations'
+	// cluster form, and the writers below insert into the Distributed
+	// tables of the usual names, synchronously.
+	if _, err := clickhouse.RunMigrations(ctx, conn, cfg.ClickHouse.Migrate(map[string]string{
 		"event_retention_days":   strconv.Itoa(cfg.EventRetentionDays),
 		"anomaly_retention_days": strconv.Itoa(cfg.AnomalyRetentionDays),
-	}); err != nil {
+	}), log); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 

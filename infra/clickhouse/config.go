@@ -35,6 +35,14 @@ type Config struct {
 	MaxOpenConns    int           // default 10
 	MaxIdleConns    int           // default 5, never above MaxOpenConns
 	ConnMaxLifetime time.Duration // default 1h
+	// Cluster, when set, names the ClickHouse cluster (a remote_servers
+	// entry) the schema lives on: migrations take their cluster form
+	// (Replicated _local tables under Distributed ones of the usual names;
+	// see RenderCluster) and every connection inserts with
+	// insert_distributed_sync=1, so an insert returns once each shard's
+	// rows are written on a replica of that shard rather than queued on
+	// the node that took it. Empty: one server.
+	Cluster string
 	// Compress turns on LZ4 for blocks on the wire; both 18.16 and 25.x
 	// speak it. Off by default because loopback deployments gain nothing.
 	Compress bool
@@ -85,6 +93,9 @@ func (c Config) Validate() error {
 	if !identRe.MatchString(c.Database) {
 		errs = append(errs, fmt.Errorf("Database: %q must match %s", c.Database, identRe))
 	}
+	if c.Cluster != "" && !identRe.MatchString(c.Cluster) {
+		errs = append(errs, fmt.Errorf("Cluster: %q must match %s (a remote_servers name; empty for one server)", c.Cluster, identRe))
+	}
 	if c.Username == "" {
 		errs = append(errs, errors.New("Username: required"))
 	}
@@ -103,6 +114,23 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("MaxIdleConns: must be in [0, MaxOpenConns=%d], got %d", c.MaxOpenConns, c.MaxIdleConns))
 	}
 	return errors.Join(errs...)
+}
+
+// Migrate is the MigrateConfig that matches c: the cluster form on a
+// cluster, in c's database.
+func (c Config) Migrate(params map[string]string) MigrateConfig {
+	return MigrateConfig{Cluster: c.Cluster, Database: c.Database, Params: params}
+}
+
+// settings are sent with every query of a connection.
+func (c Config) settings() map[string]any {
+	if c.Cluster == "" {
+		return nil
+	}
+	// A Distributed insert is otherwise queued on the node that took it and
+	// forwarded later: acknowledging it would not mean the rows are on
+	// their shard, and a crash of that node would hold them back.
+	return map[string]any{"insert_distributed_sync": 1}
 }
 
 func (c Config) addrs() []string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -40,14 +41,23 @@ func Migrate(ctx context.Context, conn driver.Conn, logger *slog.Logger) (applie
 // error. A step takes its values when it is applied: changing one later
 // needs a new step.
 func MigrateWith(ctx context.Context, conn driver.Conn, logger *slog.Logger, params map[string]string) (applied []string, err error) {
+	return RunMigrations(ctx, conn, MigrateConfig{Params: params}, logger)
+}
+
+// RunMigrations is Migrate in the form cfg selects: single-node, or the
+// cluster form (see RenderCluster) when cfg.Cluster is set.
+func RunMigrations(ctx context.Context, conn driver.Conn, cfg MigrateConfig, logger *slog.Logger) (applied []string, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
 	migs, err := Migrations()
 	if err != nil {
 		return nil, err
 	}
-	if err := checkParams(migs, params); err != nil {
+	if err := checkParams(migs, cfg.Params); err != nil {
 		return nil, err
 	}
-	return migrate(ctx, conn, migs, logger, params)
+	return migrate(ctx, conn, migs, logger, cfg)
 }
 
 func checkParams(migs []Migration, params map[string]string) error {
@@ -65,12 +75,15 @@ func checkParams(migs []Migration, params map[string]string) error {
 	return nil
 }
 
-func migrate(ctx context.Context, conn driver.Conn, migs []Migration, logger *slog.Logger, params map[string]string) ([]string, error) {
+func migrate(ctx context.Context, conn driver.Conn, migs []Migration, logger *slog.Logger, cfg MigrateConfig) ([]string, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := conn.Exec(ctx, schemaMigrationsDDL); err != nil {
-		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	for _, stmt := range cfg.preamble() {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			head, _, _ := strings.Cut(stmt, "\n")
+			return nil, fmt.Errorf("prepare migrations: %s: %w", head, err)
+		}
 	}
 	server, err := ServerVersion(ctx, conn)
 	if err != nil {
@@ -92,7 +105,7 @@ func migrate(ctx context.Context, conn driver.Conn, migs []Migration, logger *sl
 				slog.String("server_version", server.String()))
 			continue
 		}
-		stmts, err := m.Render(params)
+		stmts, err := cfg.render(m)
 		if err != nil {
 			return applied, err
 		}
@@ -105,7 +118,7 @@ func migrate(ctx context.Context, conn driver.Conn, migs []Migration, logger *sl
 			return applied, err
 		}
 		logger.InfoContext(ctx, "migration applied", slog.String("migration", m.ID()),
-			slog.Int("statements", len(m.Statements)))
+			slog.Int("statements", len(stmts)), slog.String("cluster", cfg.Cluster))
 		applied = append(applied, m.ID())
 	}
 	return applied, nil

@@ -81,6 +81,7 @@ func dial(ctx context.Context, cfg Config, database string, logger *slog.Logger)
 		// (25.8) are unsupported; Open logs the version once instead.
 		Logger: observe.Relevel(logger, map[string]slog.Level{"unsupported clickhouse version": slog.LevelDebug}).
 			With(slog.String("component", "clickhouse-go")),
+		Settings:        cfg.settings(),
 		DialTimeout:     cfg.DialTimeout,
 		ReadTimeout:     cfg.ReadTimeout,
 		MaxOpenConns:    cfg.MaxOpenConns,

@@ -65,6 +65,7 @@ func run() error {
 	heap := fs.String("kafka-heap", "", "JVM heap of each Kafka process (default 1g, 512m with -cluster)")
 	fs.BoolVar(&cfg.Secure, "secure", false, "TLS from a local CA, users and permissions on every server (env files <dir>/env as admin, <dir>/env.<user> per identity); a folder is either secure or open")
 	tenants := fs.String("tenants", strings.Join(cfg.Tenants, ","), "tenants that get a producer identity (tenant-<name>) on a secure stack, comma-separated")
+	chCluster := fs.Bool("ch-cluster", false, "act on a local ClickHouse cluster (ZooKeeper + 2 shards × 2 replicas, in <dir>/chcluster) instead of the stack")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
@@ -95,6 +96,9 @@ func run() error {
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
+	if *chCluster {
+		return runCHCluster(ctx, cfg.Dir, *offset, args, log)
+	}
 	useCompose := !*local && !cfg.Cluster && !cfg.Secure && (args[0] == "up" || args[0] == "down") && localstack.DockerReachable(ctx)
 	if useCompose {
 		c, err := localstack.NewCompose(*compose, cfg)
