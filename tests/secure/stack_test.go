@@ -20,7 +20,9 @@ import (
 
 // The secure stack every test of this package shares: started once by
 // TestMain on its own folder and ports (every default port plus
-// TRIBUTARY_SECURE_TEST_PORT_OFFSET, 41000 unless set), stopped at the end.
+// TRIBUTARY_SECURE_TEST_PORT_OFFSET, 20000 unless set: below the kernel's
+// ephemeral range, 32768–60999, where an outgoing connection once held the
+// NATS monitor port), stopped at the end.
 var (
 	secureStk *testenv.SecureStack
 	secureErr error
@@ -29,7 +31,7 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := func() int {
-		offset := 41000
+		offset := 20000
 		if v := os.Getenv("TRIBUTARY_SECURE_TEST_PORT_OFFSET"); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil {

@@ -31,8 +31,9 @@ type CHCluster struct {
 // PrivateCHCluster starts a ClickHouse cluster for the calling test alone,
 // in a fresh /tmp/chcluster-* folder, stopped and removed at cleanup. Its
 // ports are the cluster defaults shifted by TRIBUTARY_CHCLUSTER_PORT_OFFSET
-// (default 50000: ZooKeeper 52181, native 59101…, HTTP 58201…), so two
-// runs at once need different offsets. It fails the test, with the reason,
+// (default 21000: ZooKeeper 23181, native 30101…, HTTP 29201…: below the
+// kernel's ephemeral range, 32768–60999, so no outgoing connection can
+// hold one), so two runs at once need different offsets. It fails the test, with the reason,
 // when the cluster cannot start (no Java, Maven or clickhouse-server, a
 // port taken).
 func PrivateCHCluster(t testing.TB) *CHCluster {
@@ -41,7 +42,7 @@ func PrivateCHCluster(t testing.TB) *CHCluster {
 	if err != nil {
 		t.Fatalf("testenv: clickhouse cluster: %v", err)
 	}
-	offset := 50000
+	offset := 21000
 	if v := os.Getenv("TRIBUTARY_CHCLUSTER_PORT_OFFSET"); v != "" {
 		if offset, err = strconv.Atoi(v); err != nil {
 			t.Fatalf("testenv: TRIBUTARY_CHCLUSTER_PORT_OFFSET=%q: %v", v, err)

@@ -16,15 +16,17 @@ import (
 const ClusterPortOffsetVar = "TRIBUTARY_CLUSTER_TEST_PORT_OFFSET"
 
 // DefaultClusterPortOffset places PrivateCluster's ports (the default
-// ones + 46000, each node 10 further) away from `make up`'s.
-const DefaultClusterPortOffset = 46000
+// ones + 22000, each node 10 further) away from `make up`'s and below the
+// kernel's ephemeral range (32768–60999), so no outgoing connection can
+// hold one when a node starts.
+const DefaultClusterPortOffset = 22000
 
 // PrivateCluster starts a clustered local stack for the calling test alone
 // (localstack.Config.Cluster: 3 NATS JetStream nodes, 3 Kafka KRaft
 // nodes, one ClickHouse) in a fresh folder under /tmp, and stops and
 // deletes it at cleanup. Its servers are named nats-1…3, kafka-1…3 and
 // clickhouse; Env.Replicas is 3. A cluster's node ports are fixed by
-// the offset (ClusterPortOffsetVar, default 46000), so two such tests
+// the offset (ClusterPortOffsetVar, default 22000), so two such tests
 // cannot run at once; a port already taken fails the test saying which.
 func PrivateCluster(t testing.TB) *Env {
 	t.Helper()
