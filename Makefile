@@ -42,7 +42,7 @@ $(STACK): $(shell find infra/localstack infra/cmd/tributary-stack -type f) | $(B
 	$(GO) build -o $@ ./infra/cmd/tributary-stack
 
 .PHONY: up
-up: $(STACK) ## start NATS JetStream, Kafka and ClickHouse (local processes, or compose with Docker); writes .tributary/env. CLUSTER=1: 3 NATS + 3 Kafka nodes, replicas 3. SECURE=1: TLS, users and ACLs
+up: $(STACK) ## start NATS JetStream, Kafka and ClickHouse (local processes, or compose with Docker); writes .tributary/env. CLUSTER=1: 3 NATS + 3 Kafka nodes, replicas 3, a 2x2 ClickHouse cluster. SECURE=1: TLS, users and ACLs
 	$(STACK) $(STACK_FLAGS) up
 
 .PHONY: down

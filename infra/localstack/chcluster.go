@@ -301,7 +301,11 @@ func (c *ClickHouseCluster) Status() []Status {
 	var out []Status
 	for _, m := range c.members() {
 		pid, ok := m.proc().pid()
-		out = append(out, Status{Name: m.name(), Running: ok, PID: pid, Log: m.proc().logFile})
+		st := Status{Name: m.name(), Running: ok, PID: pid, Log: m.proc().logFile}
+		if ok {
+			st.RSSKiB = sessionRSS(pid)
+		}
+		out = append(out, st)
 	}
 	return out
 }

@@ -393,6 +393,11 @@ func (e Endpoints) Env() string {
 	return b.String()
 }
 
+// WriteEnvFile replaces the env file at path with ep, atomically: a tool
+// that combines stacks (tributary-stack -cluster with its ClickHouse
+// cluster) rewrites the one env file every binary reads.
+func WriteEnvFile(path string, ep Endpoints) error { return writeEnvFile(path, ep) }
+
 func writeEnvFile(path string, ep Endpoints) error {
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(ep.Env()), 0o644); err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/tributary-io/tributary/infra/localstack"
@@ -72,4 +73,41 @@ func runCHCluster(ctx context.Context, dir string, offset int, args []string, lo
 		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
 	return nil
+}
+
+// clusterCH is the ClickHouse cluster that -cluster runs beside its NATS
+// and Kafka nodes, in <dir>/chcluster, on ports clear of theirs (Kafka's
+// second node listens on 9102, inside the standalone cluster's 9101…).
+func clusterCH(cfg localstack.Config, offset int, log *slog.Logger) (*localstack.ClickHouseCluster, error) {
+	c := localstack.DefaultClickHouseClusterConfig()
+	c.TCPPort, c.HTTPPort, c.InterserverPort = 9301, 8301, 9401
+	c = c.WithPortOffset(offset)
+	c.Dir = filepath.Join(cfg.Dir, "chcluster")
+	c.ToolsDir = cfg.ToolsDir
+	if c.ToolsDir == "" {
+		c.ToolsDir = cfg.Dir
+	}
+	return localstack.NewClickHouseCluster(c, log)
+}
+
+// upWithCH brings the ClickHouse cluster up after the NATS and Kafka
+// nodes and points the stack's env file at it: every node's native
+// address, its cluster name (ingest then applies the cluster form of the
+// migrations and inserts into the Distributed tables) and ZooKeeper.
+func upWithCH(ctx context.Context, ch *localstack.ClickHouseCluster, envFile string, ep localstack.Endpoints) (localstack.Endpoints, error) {
+	chEp, err := ch.Up(ctx)
+	if err != nil {
+		return ep, fmt.Errorf("clickhouse cluster: %w", err)
+	}
+	ep.ClickHouseAddr = strings.Join(chEp.Addrs, ",")
+	ep.ClickHouseHTTP = chEp.HTTP
+	if ep.Extra == nil {
+		ep.Extra = map[string]string{}
+	}
+	ep.Extra["TRIBUTARY_CLICKHOUSE_CLUSTER"] = chEp.Cluster
+	ep.Extra["TRIBUTARY_ZOOKEEPER"] = chEp.ZooKeeper
+	for k, v := range chEp.Versions {
+		ep.Versions[k] = v
+	}
+	return ep, localstack.WriteEnvFile(envFile, ep)
 }

@@ -61,7 +61,7 @@ func run() error {
 	compose := fs.String("compose-file", "infra/compose/docker-compose.yml", "compose file used when Docker is reachable")
 	local := fs.Bool("local", false, "use local processes even when Docker is reachable")
 	offset := fs.Int("port-offset", 0, "add this to every default port, to run beside another stack")
-	fs.BoolVar(&cfg.Cluster, "cluster", false, "3 NATS JetStream nodes and 3 Kafka KRaft nodes (replication 3, min.insync.replicas 2) instead of one each; ClickHouse stays single. Node k's ports are each base port + 10×(k-1); servers are named nats-1…3, kafka-1…3")
+	fs.BoolVar(&cfg.Cluster, "cluster", false, "3 NATS JetStream nodes and 3 Kafka KRaft nodes (replication 3, min.insync.replicas 2) instead of one each, and a ClickHouse cluster (ZooKeeper, 2 shards × 2 replicas on ports 9301…, in <dir>/chcluster) that the env file points at. Node k's ports are each base port + 10×(k-1); servers are named nats-1…3, kafka-1…3")
 	heap := fs.String("kafka-heap", "", "JVM heap of each Kafka process (default 1g, 512m with -cluster)")
 	fs.BoolVar(&cfg.Secure, "secure", false, "TLS from a local CA, users and permissions on every server (env files <dir>/env as admin, <dir>/env.<user> per identity); a folder is either secure or open")
 	tenants := fs.String("tenants", strings.Join(cfg.Tenants, ","), "tenants that get a producer identity (tenant-<name>) on a secure stack, comma-separated")
@@ -120,6 +120,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// A cluster is all three servers clustered: the ClickHouse one runs
+	// beside the NATS and Kafka nodes and goes up and down with them.
+	var ch *localstack.ClickHouseCluster
+	if cfg.Cluster {
+		if ch, err = clusterCH(cfg, *offset, log); err != nil {
+			return err
+		}
+	}
 	switch args[0] {
 	case "up":
 		began := time.Now()
@@ -127,21 +135,38 @@ func run() error {
 		if err != nil {
 			return err
 		}
-		took := time.Since(began).Round(time.Millisecond)
 		var rss int64
+		if ch != nil {
+			if ep, err = upWithCH(ctx, ch, cfg.EnvFile(), ep); err != nil {
+				return err
+			}
+			for _, s := range ch.Status() {
+				rss += s.RSSKiB
+			}
+		}
+		took := time.Since(began).Round(time.Millisecond)
 		for _, s := range stack.Status() {
 			rss += s.RSSKiB
 		}
 		log.Info("stack up", "took", took, "rss_mib", rss>>10, "cluster", cfg.Cluster, "env_file", cfg.EnvFile())
 		fmt.Print(ep.Env())
 	case "down":
+		if ch != nil {
+			if err := ch.Down(ctx); err != nil {
+				return err
+			}
+		}
 		if err := stack.Down(ctx); err != nil {
 			return err
 		}
 		log.Info("stack down", "dir", cfg.Dir)
 	case "status":
 		var total int64
-		for _, s := range stack.Status() {
+		all := stack.Status()
+		if ch != nil {
+			all = append(all, ch.Status()...)
+		}
+		for _, s := range all {
 			state := "stopped"
 			if s.Running {
 				state = fmt.Sprintf("running pid %d", s.PID)
