@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -123,7 +124,10 @@ func run() error {
 	// A cluster is all three servers clustered: the ClickHouse one runs
 	// beside the NATS and Kafka nodes and goes up and down with them.
 	var ch *localstack.ClickHouseCluster
-	if cfg.Cluster {
+	// A plain down also stops a cluster's ClickHouse nodes, as it stops its
+	// NATS and Kafka nodes: no server is left behind whichever flags ran up.
+	_, chErr := os.Stat(filepath.Join(cfg.Dir, "chcluster"))
+	if cfg.Cluster || (args[0] == "down" && chErr == nil) {
 		if ch, err = clusterCH(cfg, *offset, log); err != nil {
 			return err
 		}
