@@ -261,7 +261,7 @@ func (c *ClickHouseCluster) Endpoints(ctx context.Context) (ClusterEndpoints, er
 			info.Shard, info.Replica = n.shard, n.replica
 		}
 		if pid, ok := m.proc().pid(); ok {
-			info.PID, info.RSSBytes = pid, rssBytes(pid)
+			info.PID, info.RSSBytes = pid, sessionRSS(pid)<<10
 		}
 		ep.Nodes = append(ep.Nodes, info)
 	}

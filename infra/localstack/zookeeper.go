@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -189,33 +188,4 @@ func readClasspath(path string, mainJar *regexp.Regexp) (string, error) {
 		return "", fmt.Errorf("classpath %s has no jar matching %s", path, mainJar)
 	}
 	return cp, nil
-}
-
-// rssBytes is the resident memory of pid and every process in its group
-// (a server and any child it forked), from /proc.
-func rssBytes(pid int) int64 {
-	var total int64
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		if err != nil {
-			continue
-		}
-		i := strings.LastIndexByte(string(stat), ')')
-		fields := strings.Fields(string(stat[i+1:]))
-		// After the name: state, ppid, pgrp, …; rss (pages) is field 24 overall.
-		if len(fields) < 22 {
-			continue
-		}
-		if pgrp, _ := strconv.Atoi(fields[2]); pgrp != pid && p != pid {
-			continue
-		}
-		pages, _ := strconv.ParseInt(fields[21], 10, 64)
-		total += pages * int64(os.Getpagesize())
-	}
-	return total
 }
