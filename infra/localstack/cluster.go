@@ -301,11 +301,7 @@ func (n kafkaNode) clusterID() (string, error) {
 
 func (n kafkaNode) command() *exec.Cmd {
 	cp, _ := n.single().classpath() // prepare has checked it
-	return exec.Command("java",
-		"-Xms"+n.cfg.KafkaHeap, "-Xmx"+n.cfg.KafkaHeap,
-		"-XX:+UseG1GC", "-Djava.awt.headless=true",
-		"-Dlog4j2.configurationFile="+n.log4j(),
-		"-cp", cp, "kafka.Kafka", n.props())
+	return kafkaJVM(n.cfg.KafkaHeap, n.log4j(), cp, n.props())
 }
 
 // ready asks this node for metadata: it answers with a controller only

@@ -182,11 +182,17 @@ func newClusterID() (string, error) {
 
 func (s kafkaServer) command() *exec.Cmd {
 	cp, _ := s.classpath() // prepare has checked it
+	return kafkaJVM(s.cfg.KafkaHeap, s.log4j(), cp, s.props())
+}
+
+// kafkaJVM is the command line of one Kafka process, single or a
+// cluster's node: the same JVM settings for both.
+func kafkaJVM(heap, log4j, classpath, props string) *exec.Cmd {
 	return exec.Command("java",
-		"-Xms"+s.cfg.KafkaHeap, "-Xmx"+s.cfg.KafkaHeap,
+		"-Xms"+heap, "-Xmx"+heap,
 		"-XX:+UseG1GC", "-Djava.awt.headless=true",
-		"-Dlog4j2.configurationFile="+s.log4j(),
-		"-cp", cp, "kafka.Kafka", s.props())
+		"-Dlog4j2.configurationFile="+log4j,
+		"-cp", classpath, "kafka.Kafka", props)
 }
 
 // ready asks for cluster metadata, which only a broker that has joined the
