@@ -146,3 +146,17 @@ func Curve(corpus []Series, p Profile, ths []float64) []Outcome {
 	}
 	return out
 }
+
+// BelowAt counts, at each threshold, the series that score below 0 under
+// p: where a threshold stops paging on series without anomalies.
+func BelowAt(corpus []Series, p Profile, ths []float64) []int {
+	out := make([]int, len(ths))
+	for i, th := range ths {
+		for _, s := range corpus {
+			if s.Evaluate(p, th).Normalized < 0 {
+				out[i]++
+			}
+		}
+	}
+	return out
+}

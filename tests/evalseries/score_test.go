@@ -83,6 +83,20 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestBelowAt: a series goes below 0 where a threshold lets its false
+// alarms through and its window is not caught.
+func TestBelowAt(t *testing.T) {
+	quiet := Series{Name: "noise", Scores: make([]float64, 1000)}
+	quiet.Scores[300] = 0.4 // pages below 0.4
+	caught := series(1000)
+	caught.Scores[460] = 0.9
+	caught.Scores[700] = 0.3 // one false alarm is outweighed by the window
+	got := BelowAt([]Series{quiet, caught}, Standard, []float64{0.2, 0.35, 0.5, 0.95})
+	if want := []int{1, 1, 0, 0}; !slices.Equal(got, want) {
+		t.Errorf("BelowAt = %v, want %v", got, want)
+	}
+}
+
 // TestThreshold: the sweep finds the threshold that maximises the corpus
 // total, one for all series, and Evaluate at it gives that total.
 func TestThreshold(t *testing.T) {

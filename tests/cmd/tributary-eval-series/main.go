@@ -79,10 +79,11 @@ func run(ctx context.Context, det evalseries.Command, kpi, out, keep string, min
 		return err
 	}
 	fmt.Print(rep.Table())
-	ths := []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
+	ths := []float64{0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9}
 	fmt.Print("\nstandard profile at other thresholds:\n")
+	below := evalseries.BelowAt(scored, evalseries.Standard, ths)
 	for i, o := range evalseries.Curve(scored, evalseries.Standard, ths) {
-		fmt.Printf("  %.1f: score %6.1f, %3d of %d windows, %4d false alarms\n", ths[i], o.Normalized, o.Detected, o.Windows, o.FP)
+		fmt.Printf("  %.2f: score %6.1f, %3d of %d windows, %4d false alarms, %2d series below 0\n", ths[i], o.Normalized, o.Detected, o.Windows, o.FP, below[i])
 	}
 	if err := rep.WriteJSON(out); err != nil {
 		return err
