@@ -29,8 +29,16 @@ type Health struct {
 	router *message.Router
 	mu     sync.Mutex
 	names  []string
-	hs     map[string]*message.Handler
+	hs     map[string]Handler
 	checks []namedCheck
+}
+
+// Handler is what Health watches of a handler: *message.Handler, or a
+// handler run beside the router (ingest's batch path) with the same
+// meaning: Started is closed once it is subscribed, Stopped once it ended.
+type Handler interface {
+	Started() chan struct{}
+	Stopped() chan struct{}
 }
 
 type namedCheck struct {
@@ -40,11 +48,11 @@ type namedCheck struct {
 
 // NewHealth watches r.
 func NewHealth(r *message.Router) *Health {
-	return &Health{router: r, hs: map[string]*message.Handler{}}
+	return &Health{router: r, hs: map[string]Handler{}}
 }
 
 // Track adds a handler to watch.
-func (h *Health) Track(name string, handler *message.Handler) {
+func (h *Health) Track(name string, handler Handler) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.names = append(h.names, name)
