@@ -63,6 +63,14 @@ func (s *stats) addHandler(name string, isPoison func(error) bool) message.Handl
 	return s.met.Middleware(name, isPoison)
 }
 
+// addRecorder is addHandler for a handler outside the router (ingest.Pipe).
+func (s *stats) addRecorder(name string, isPoison func(error) bool) func(time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers = append(s.handlers, name)
+	return s.met.Recorder(name, isPoison)
+}
+
 func (s *stats) addWriter(table string, w *clickhouse.BatchWriter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
