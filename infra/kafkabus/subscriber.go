@@ -106,6 +106,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		HeartbeatInterval: s.cfg.HeartbeatInterval,
 		SessionTimeout:    s.cfg.SessionTimeout,
 		RebalanceTimeout:  s.cfg.RebalanceTimeout,
+		JoinGroupBackoff:  s.cfg.JoinBackoff,
 		// Partitions added to the topic are otherwise left unread until
 		// some other rebalance; watched, they join within seconds and
 		// start at their earliest record (resolveStart).
