@@ -88,7 +88,19 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 	// One slot per delivered message still past the commit point (see
 	// await), so a release redelivers at most MaxInFlightPerPartition.
 	slots := make(chan struct{}, cfg.MaxInFlightPerPartition)
+	// One waiter follows the partition's deliveries in offset order (see
+	// await) instead of a goroutine per message: the watermark, and so the
+	// slots, only move in that order anyway, and with thousands in flight
+	// per partition a goroutine each was most of the memory. A send never
+	// blocks: every queued delivery holds a slot. Pointers, because the
+	// buffer is allocated whole for every partition of every topic.
+	queue := make(chan *delivery, cfg.MaxInFlightPerPartition)
 	var waiters sync.WaitGroup
+	waiters.Go(func() {
+		for d := range queue {
+			pc.await(genCtx, msgBase, d.rec, d.msg, d.cancel, slots)
+		}
+	})
 	var failStep string
 	var failErr error
 	delivered := false
@@ -130,13 +142,10 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 			cancel()
 			break
 		}
-		waiters.Add(1)
-		go func() {
-			defer waiters.Done()
-			pc.await(genCtx, msgBase, rec, msg, cancel, slots)
-		}()
+		queue <- &delivery{rec: rec, msg: msg, cancel: cancel}
 	}
 
+	close(queue)
 	pc.drain(&waiters, release)
 	if err := pc.gen.commit(pc); err != nil {
 		pc.logger.Warn("final kafka offset commit failed; un-committed messages will be redelivered", "err", err)
@@ -164,7 +173,18 @@ func (pc *partitionConsumer) resetOutOfRange(ctx context.Context, reader *kafka.
 	return start, reader.SetOffset(start)
 }
 
-// await follows one record from hand-out to ack. A nack hands the same
+// delivery is a handed-out record waiting for its ack.
+type delivery struct {
+	rec    kafka.Message
+	msg    *message.Message
+	cancel context.CancelFunc
+}
+
+// await follows one record from hand-out to ack. Records are awaited in
+// offset order, so a nack is seen (and the record handed out again) once
+// every record before it was acked or nacked: a batching sink resolves
+// them within an insert, and the watermark could not pass the nacked
+// record earlier anyway. A nack hands the same
 // record out again (after NackDelay) unless the partition is being
 // released, in which case the next owner gets it from the watermark.
 // Kafka keeps no delivery count, so it is counted here: per owner, from 1
