@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -35,8 +36,11 @@ type PipeConfig struct {
 	Record func(took time.Duration, err error)
 	// Trace, if set, starts each message's consumer span and returns what
 	// ends it (observe.ConsumeSpans).
-	Trace  func(msg *message.Message) (end func(error))
-	Logger *slog.Logger
+	Trace func(msg *message.Message) (end func(error))
+	// Workers is how many goroutines make rows (decode and validate,
+	// the bulk of the CPU); default runtime.GOMAXPROCS.
+	Workers int
+	Logger  *slog.Logger
 }
 
 // Validate reports every missing field at once.
@@ -51,13 +55,16 @@ func (c PipeConfig) Validate() error {
 	if c.DeadLetter == nil {
 		errs = append(errs, errors.New("pipe: DeadLetter is required"))
 	}
+	if c.Workers < 0 {
+		errs = append(errs, fmt.Errorf("pipe: Workers must not be negative, got %d", c.Workers))
+	}
 	return errors.Join(errs...)
 }
 
-// Pipe is the batch path of one event subscription: one goroutine takes
-// the subscriber's messages in order, makes each its row (Sink.Row) and
-// queues it (AsyncWriter.WriteAsync); the message is acked when the insert
-// holding its row returns.
+// Pipe is the batch path of one event subscription: a few goroutines
+// (Workers) take the subscriber's messages, make each its row (Sink.Row)
+// and queue it (AsyncWriter.WriteAsync); the message is acked when the
+// insert holding its row returns.
 //
 // It is what a Watermill router handler stack does for the Sink, without
 // a goroutine, a handler context and a blocked Write per message (which
@@ -74,9 +81,11 @@ func (c PipeConfig) Validate() error {
 //     even get here, the writer retries them until the rows land;
 //   - a panic while making the row nacks the message, like the router's.
 //
-// Messages of one partition are queued in their order, so the writer's
-// per-log windows (insert deduplication tokens) see them as the router
-// path did.
+// Rows may be queued out of their messages' order, as with the router's
+// goroutine per message: nothing depends on it. The writer puts a row in
+// its batch by its position (per-log windows of consecutive offsets, for
+// insert deduplication tokens), not by when it arrived, and the transports
+// commit only up to the oldest message not yet acked.
 type Pipe struct {
 	cfg     PipeConfig
 	log     *slog.Logger
@@ -89,6 +98,9 @@ type Pipe struct {
 func NewPipe(cfg PipeConfig) (*Pipe, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -110,9 +122,15 @@ func (p *Pipe) Stopped() chan struct{} { return p.stopped }
 func (p *Pipe) Run(msgs <-chan *message.Message) {
 	close(p.started)
 	defer close(p.stopped)
-	for msg := range msgs {
-		p.handle(msg)
+	var workers sync.WaitGroup
+	for range p.cfg.Workers {
+		workers.Go(func() {
+			for msg := range msgs {
+				p.handle(msg)
+			}
+		})
 	}
+	workers.Wait()
 	p.pending.Wait()
 }
 

@@ -147,11 +147,11 @@ func TestPipe(t *testing.T) {
 	}
 }
 
-// Rows are queued in message order and each message is acked only with
-// its own row's insert.
+// With one worker rows are queued in message order, and each message is
+// acked only with its own row's insert.
 func TestPipeOrderAndAcks(t *testing.T) {
 	w := &asyncWriter{}
-	p, err := NewPipe(PipeConfig{Sink: NewSink(MetricsTable, nil, MetricValues, schemas.DefaultLimits()), Writer: w,
+	p, err := NewPipe(PipeConfig{Sink: NewSink(MetricsTable, nil, MetricValues, schemas.DefaultLimits()), Writer: w, Workers: 1,
 		DeadLetter: func(*message.Message, error) error { t.Error("dead letter for a good event"); return nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -207,4 +207,57 @@ func TestPipeOrderAndAcks(t *testing.T) {
 		t.Errorf("third message %s", got)
 	}
 	<-p.Stopped()
+}
+
+// Several workers make rows at once (run with -race): every message gets
+// exactly its own row and its own ack.
+func TestPipeWorkers(t *testing.T) {
+	w := &asyncWriter{}
+	p, err := NewPipe(PipeConfig{Sink: NewSink(MetricsTable, nil, MetricValues, schemas.DefaultLimits()), Writer: w, Workers: 4,
+		DeadLetter: func(*message.Message, error) error { t.Error("dead letter for a good event"); return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	msgs := make(chan *message.Message)
+	ran := make(chan struct{})
+	go func() {
+		p.Run(msgs)
+		close(ran)
+	}()
+	var sent []*message.Message
+	for i := range n {
+		m := toMessage(mustEvent(t, schemas.MetricSample{
+			TelemetrySource: schemas.TelemetrySource{Host: "web-1", Service: "api"}, Name: "cpu.usage", Value: float64(i),
+		}))
+		sent = append(sent, m)
+		msgs <- m
+	}
+	close(msgs)
+	poll := time.Now().Add(10 * time.Second)
+	for {
+		w.mu.Lock()
+		got := len(w.rows)
+		w.mu.Unlock()
+		if got == n || time.Now().After(poll) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	w.mu.Lock()
+	seen := map[float64]bool{}
+	for _, r := range w.rows {
+		seen[r[5].(float64)] = true
+	}
+	w.mu.Unlock()
+	if len(seen) != n {
+		t.Fatalf("%d distinct rows queued, want %d", len(seen), n)
+	}
+	w.resolveAll(nil)
+	for i, m := range sent {
+		if got := outcome(t, m); got != "ack" {
+			t.Fatalf("message %d: %s", i, got)
+		}
+	}
+	<-ran
 }
