@@ -103,7 +103,7 @@ func serveStats(ctx context.Context, cfg IngestConfig, st *stats, health *daemon
 	if cfg.StatsInterval > 0 {
 		go logStats(ctx, cfg, st, log)
 	}
-	return daemon.Endpoint{Addr: cfg.HTTPAddr, Metrics: st.met, Health: health, Routes: map[string]http.Handler{
+	return daemon.Endpoint{Addr: cfg.HTTPAddr, Metrics: st.met, Health: health, Contention: cfg.ProfileContention, Routes: map[string]http.Handler{
 		"GET /debug/ingest": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(st.snapshot(cfg.BufferRows))

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -124,6 +125,11 @@ type Endpoint struct {
 	Health  *Health
 	// Routes are more handlers by pattern ("GET /debug/ingest").
 	Routes map[string]http.Handler
+	// Contention turns on the block and mutex profiles
+	// (/debug/pprof/block, /debug/pprof/mutex: where goroutines wait, not
+	// where they burn CPU) and serves /debug/pprof/trace. Off by default:
+	// sampling every wait costs a little on every channel operation.
+	Contention bool
 }
 
 // Serve starts the endpoint; stop shuts it down. An empty Addr serves
@@ -148,6 +154,13 @@ func (e Endpoint) Serve(log *slog.Logger) (stop func() error, err error) {
 	// messages, and this is how to see by what.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	if e.Contention {
+		// A blocking event is sampled about once per 10µs spent blocked;
+		// one mutex contention in 100.
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+		runtime.SetMutexProfileFraction(100)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	for pattern, h := range e.Routes {
 		mux.Handle(pattern, h)
 	}

@@ -108,6 +108,8 @@ flags:
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "bound on the drain after SIGTERM (default 30s)")
 	fs.DurationVar(&cfg.StatsInterval, "stats-interval", 0, "how often to log ingest stats; negative: never (default 30s)")
 	fs.StringVar(&cfg.HTTPAddr, "http", "", "serve /metrics, /healthz, /readyz and /debug/ingest on this address, e.g. 127.0.0.1:9464 (env TRIBUTARY_HTTP)")
+	fs.BoolVar(&cfg.ProfileContention, "profile-contention", false, "with -http: also serve the block and mutex profiles and /debug/pprof/trace (costs a little on every wait)")
+	fs.BoolVar(&cfg.ClickHouse.Compress, "clickhouse-compress", false, "LZ4-compress insert blocks on the wire (env TRIBUTARY_CLICKHOUSE_COMPRESS=true)")
 	fs.StringVar(&cfg.Tracing.Endpoint, "otlp-endpoint", "", "export traces by OTLP/HTTP to this host:port or URL; empty: no tracing (env TRIBUTARY_OTLP_ENDPOINT)")
 	fs.BoolVar(&cfg.Tracing.Insecure, "otlp-insecure", false, "plain HTTP to the OTLP endpoint (env TRIBUTARY_OTLP_INSECURE=true)")
 	fs.StringVar(&cfg.StartFrom, "start-from", "", "where a new group starts: earliest (default); latest is for tests only and refused here")

@@ -145,18 +145,19 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 		case <-ctx.Done():
 			return
 		}
-		resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=" + strconv.Itoa(profileSeconds()))
-		if err != nil {
+		fetch("http://"+addr+"/debug/pprof/profile?seconds="+strconv.Itoa(profileSeconds()), filepath.Join(outDir(), "ingest.cpu.pprof"))
+	}()
+
+	// And what holds memory: the heap 2s into the busy part.
+	go func() {
+		select {
+		case <-flowing:
+		case <-ctx.Done():
 			return
 		}
-		defer resp.Body.Close()
-		_ = os.MkdirAll(outDir(), 0o755)
-		f, err := os.Create(filepath.Join(outDir(), "ingest.cpu.pprof"))
-		if err != nil {
-			return
-		}
-		defer f.Close()
-		_, _ = io.Copy(f, resp.Body)
+		time.Sleep(2 * time.Second)
+		fetch("http://"+addr+"/debug/pprof/heap", filepath.Join(outDir(), "ingest.heap.pprof"))
+		fetch("http://"+addr+"/debug/pprof/heap?debug=1", filepath.Join(outDir(), "ingest.heap.txt"))
 	}()
 
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}})
@@ -188,6 +189,11 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 		b.Fatalf("ingest did not land the backlog: %v\n%s", err, tail(string(log), 3000))
 	}
 	ingestCPU := cpuOf(cmd.Process.Pid)
+	// What it waited on, when INGEST_FLAGS has -profile-contention.
+	if strings.Contains(strings.Join(extra, " "), "-profile-contention") {
+		fetch("http://"+addr+"/debug/pprof/block", filepath.Join(outDir(), "ingest.block.pprof"))
+		fetch("http://"+addr+"/debug/pprof/mutex", filepath.Join(outDir(), "ingest.mutex.pprof"))
+	}
 	// Its log beside the profile: the start-up steps are timed there.
 	if log, err := os.ReadFile(logPath); err == nil {
 		_ = os.WriteFile(filepath.Join(outDir(), "ingest.log"), log, 0o644)
@@ -195,6 +201,23 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	chCPU := cpuOf(chPID) - chStart
 	<-profDone // the ingest idles from here: the profile holds the busy part
 	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: records / wall.Seconds(), peakRSS: peak}
+}
+
+// fetch saves url's body to path; a failure leaves no file, which is
+// all a profile the run does not depend on needs.
+func fetch(url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	_ = os.MkdirAll(filepath.Dir(path), 0o755)
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
 }
 
 func profileSeconds() int {
