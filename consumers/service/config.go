@@ -124,7 +124,11 @@ func (c IngestConfig) WithDefaults() IngestConfig {
 		c.Group = "ingest"
 	}
 	if c.BatchRows == 0 {
-		c.BatchRows = 1000
+		// Fewer, larger inserts: ClickHouse's CPU per row falls from
+		// ~25µs at 1000 rows to ~10µs at 5000 (make bench-ingest), with
+		// fewer parts to merge. Batches still flush by FlushInterval when
+		// the rate is lower.
+		c.BatchRows = 5000
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 200 * time.Millisecond

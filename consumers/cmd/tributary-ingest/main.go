@@ -101,7 +101,7 @@ flags:
 	fs.IntVar(&cfg.Provision.Replicas, "replicas", 0, "copies of every stream and topic partition when provisioning creates them: 1 single-node, 3 on a cluster (env TRIBUTARY_REPLICAS; a -cluster local stack's env file sets it)")
 	fs.StringVar(&cfg.ClickHouse.Cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers name): create the schema's cluster form and insert into its Distributed tables; empty: one server (env TRIBUTARY_CLICKHOUSE_CLUSTER)")
 	fs.StringVar(&cfg.Group, "group", "ingest", "consumer group / durable name prefix; instances with the same group share the work")
-	fs.IntVar(&cfg.BatchRows, "batch-rows", 0, "most rows per ClickHouse insert (default 1000)")
+	fs.IntVar(&cfg.BatchRows, "batch-rows", 0, "most rows per ClickHouse insert (default 5000)")
 	fs.IntVar(&cfg.InFlight, "in-flight", 0, "un-acked messages per Kafka partition / JetStream consumer (default 2×batch-rows)")
 	fs.IntVar(&cfg.BufferRows, "buffer-rows", 0, "rows one table's writer may hold before consumption pauses (default 20000)")
 	fs.DurationVar(&cfg.FlushInterval, "flush-interval", 0, "longest a row waits for its batch (default 200ms)")
