@@ -1,9 +1,11 @@
 // Package ingest measures tributary-ingest the way a user would: the real
-// binary on a private stack, a backlog of telemetry metrics on Kafka, a
-// fresh group and database, timed from launch until the table holds them
-// all. make bench-ingest runs it; it prints rows/s, CPU per record of the
-// ingest and of ClickHouse, peak RSS, and writes a CPU profile of the
-// ingest to out/ingest.cpu.pprof.
+// binary on a private stack, a backlog on a broker (telemetry metrics on
+// Kafka; auth events on JetStream), a fresh group and database per run,
+// timed from launch until the table holds them all. make bench-ingest runs
+// each twice; it prints a table of rows/s, CPU per record of the ingest
+// and of ClickHouse and peak RSS (and writes it to out/bench-ingest-*.json),
+// and writes profiles of the ingest to out/ingest.cpu.pprof (Kafka
+// metrics) and out/ingest-jetstream-auth.cpu.pprof.
 package ingest
 
 import (
@@ -33,11 +35,54 @@ import (
 // Records is the backlog size the ingest issue measured against.
 const records = 158_420
 
-func BenchmarkIngestKafkaMetrics(b *testing.B) {
+// job is one backlog to ingest: n events of one family on its default
+// transport, landing in table.
+type job struct {
+	name  string // in the table's title and out/bench-ingest-<file>.json
+	file  string
+	table string
+	n     int
+	event func(i int) schemas.Payload
+}
+
+var (
+	kafkaMetrics = job{name: "Kafka metrics", file: "kafka-metrics", table: "telemetry_metrics", n: records,
+		event: func(i int) schemas.Payload {
+			return schemas.MetricSample{
+				TelemetrySource: schemas.TelemetrySource{Host: fmt.Sprintf("host-%02d", i%40), Service: "api"},
+				Name:            []string{"cpu.usage", "mem.used", "net.rx", "disk.io"}[i%4],
+				Value:           float64(i%1000) / 10,
+				Labels:          map[string]string{"zone": "a"},
+			}
+		}}
+	// The auth family's default route is JetStream (auth.<tenant>.<type>).
+	jetStreamAuth = job{name: "JetStream auth events", file: "jetstream-auth", table: "auth_events", n: 100_000,
+		event: func(i int) schemas.Payload {
+			return schemas.LoginFailed{
+				AuthOrigin: schemas.AuthOrigin{User: fmt.Sprintf("user-%03d", i%500), SourceIP: fmt.Sprintf("192.0.2.%d", i%250+1)},
+				Method:     schemas.MethodPassword, Reason: schemas.ReasonBadCredentials,
+			}
+		}}
+)
+
+// prefix names the job's files in out/: ingest.* for the Kafka metrics
+// job (the one the README quotes), ingest-<file>.* for the others.
+func (j job) prefix() string {
+	if j.file == kafkaMetrics.file {
+		return "ingest"
+	}
+	return "ingest-" + j.file
+}
+
+func BenchmarkIngestKafkaMetrics(b *testing.B) { benchIngest(b, kafkaMetrics) }
+
+func BenchmarkIngestJetStreamAuth(b *testing.B) { benchIngest(b, jetStreamAuth) }
+
+func benchIngest(b *testing.B, j job) {
 	env := testenv.Private(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	publishMetrics(ctx, b, env, records)
+	publishEvents(ctx, b, env, j)
 	bin := buildIngest(b)
 	extra := strings.Fields(os.Getenv("INGEST_FLAGS"))
 	label := "tributary-ingest " + strings.Join(extra, " ")
@@ -47,18 +92,18 @@ func BenchmarkIngestKafkaMetrics(b *testing.B) {
 	var runs []run
 	for b.Loop() {
 		db := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-		r := runIngest(ctx, b, env, bin, db, extra)
+		r := runIngest(ctx, b, env, bin, db, j, extra)
 		b.ReportMetric(r.rowsPerSec, "rows/s")
-		b.ReportMetric(r.ingestCPU.Seconds()*1e6/records, "ingest-µs/record")
-		b.ReportMetric(r.chCPU.Seconds()*1e6/records, "clickhouse-µs/row")
+		b.ReportMetric(r.ingestCPU.Seconds()*1e6/float64(j.n), "ingest-µs/record")
+		b.ReportMetric(r.chCPU.Seconds()*1e6/float64(j.n), "clickhouse-µs/row")
 		b.ReportMetric(float64(r.peakRSS)/(1<<20), "peak-MiB")
-		runs = append(runs, r.row(label, len(runs)+1))
+		runs = append(runs, r.row(label, len(runs)+1, j.n))
 		fmt.Printf("\n%s\n", table(runs[len(runs)-1:]))
 	}
-	fmt.Printf("\nKafka metrics, %d records, all runs:\n%s\n", records, table(runs))
+	fmt.Printf("\n%s, %d events, all runs:\n%s\n", j.name, j.n, table(runs))
 	if data, err := json.MarshalIndent(runs, "", "  "); err == nil {
 		_ = os.MkdirAll(outDir(), 0o755)
-		_ = os.WriteFile(filepath.Join(outDir(), "bench-ingest.json"), data, 0o644)
+		_ = os.WriteFile(filepath.Join(outDir(), "bench-ingest-"+j.file+".json"), data, 0o644)
 	}
 }
 
@@ -75,9 +120,9 @@ type run struct {
 	PeakRSSMiB      int64   `json:"peak_rss_mib"`
 }
 
-func (r result) row(consumer string, n int) run {
-	return run{Consumer: consumer, Run: n, Records: records, WallSeconds: r.wall.Seconds(), FirstRowSeconds: r.firstRow.Seconds(),
-		RowsPerSec: r.rowsPerSec, IngestUSPerRec: r.ingestCPU.Seconds() * 1e6 / records, CHUSPerRow: r.chCPU.Seconds() * 1e6 / records,
+func (r result) row(consumer string, n, events int) run {
+	return run{Consumer: consumer, Run: n, Records: events, WallSeconds: r.wall.Seconds(), FirstRowSeconds: r.firstRow.Seconds(),
+		RowsPerSec: r.rowsPerSec, IngestUSPerRec: r.ingestCPU.Seconds() * 1e6 / float64(events), CHUSPerRow: r.chCPU.Seconds() * 1e6 / float64(events),
 		PeakRSSMiB: r.peakRSS >> 20}
 }
 
@@ -99,7 +144,8 @@ type result struct {
 	peakRSS                int64
 }
 
-func publishMetrics(ctx context.Context, b *testing.B, env *testenv.Env, n int) {
+func publishEvents(ctx context.Context, b *testing.B, env *testenv.Env, j job) {
+	n := j.n
 	conn, err := publish.Dial(ctx, publish.DialConfig{
 		Config:  publish.Config{Source: "//tributary/bench"},
 		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Provision: true,
@@ -121,12 +167,7 @@ func publishMetrics(ctx context.Context, b *testing.B, env *testenv.Env, n int) 
 	}
 	start := time.Now()
 	for i := range n {
-		p := schemas.MetricSample{
-			TelemetrySource: schemas.TelemetrySource{Host: fmt.Sprintf("host-%02d", i%40), Service: "api"},
-			Name:            []string{"cpu.usage", "mem.used", "net.rx", "disk.io"}[i%4],
-			Value:           float64(i%1000) / 10,
-			Labels:          map[string]string{"zone": "a"},
-		}
+		p := j.event(i)
 		e, err := schemas.NewEvent("//tributary/bench", "acme", p)
 		if err != nil {
 			b.Fatal(err)
@@ -137,7 +178,7 @@ func publishMetrics(ctx context.Context, b *testing.B, env *testenv.Env, n int) 
 	if acked.Load() != int64(n) {
 		b.Fatalf("published %d of %d (%d failed)", acked.Load(), n, failed.Load())
 	}
-	b.Logf("published %d metrics to Kafka in %s", n, time.Since(start).Round(time.Millisecond))
+	b.Logf("published %d events (%s) in %s", n, j.name, time.Since(start).Round(time.Millisecond))
 }
 
 // buildIngest builds tributary-ingest from this tree, or returns
@@ -155,7 +196,7 @@ func buildIngest(b *testing.B) string {
 	return bin
 }
 
-func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db string, extra []string) result {
+func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db string, j job, extra []string) result {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -191,7 +232,7 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 		case <-ctx.Done():
 			return
 		}
-		fetch("http://"+addr+"/debug/pprof/profile?seconds="+strconv.Itoa(profileSeconds()), filepath.Join(outDir(), "ingest.cpu.pprof"))
+		fetch("http://"+addr+"/debug/pprof/profile?seconds="+strconv.Itoa(profileSeconds()), filepath.Join(outDir(), j.prefix()+".cpu.pprof"))
 	}()
 
 	// And what holds memory: the heap 2s into the busy part.
@@ -202,8 +243,8 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 			return
 		}
 		time.Sleep(2 * time.Second)
-		fetch("http://"+addr+"/debug/pprof/heap", filepath.Join(outDir(), "ingest.heap.pprof"))
-		fetch("http://"+addr+"/debug/pprof/heap?debug=1", filepath.Join(outDir(), "ingest.heap.txt"))
+		fetch("http://"+addr+"/debug/pprof/heap", filepath.Join(outDir(), j.prefix()+".heap.pprof"))
+		fetch("http://"+addr+"/debug/pprof/heap?debug=1", filepath.Join(outDir(), j.prefix()+".heap.txt"))
 	}()
 
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}})
@@ -218,7 +259,7 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	err = poll.Until(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
 		peak = max(peak, rssOf(cmd.Process.Pid))
 		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.telemetry_metrics").Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`."+j.table).Scan(&n); err != nil {
 			return false, err
 		}
 		if n > 0 && flowing != nil {
@@ -226,8 +267,8 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 			close(flowing)
 			flowing = nil
 		}
-		if n < records {
-			return false, fmt.Errorf("%d of %d rows", n, records)
+		if n < uint64(j.n) {
+			return false, fmt.Errorf("%d of %d rows", n, j.n)
 		}
 		return true, nil
 	})
@@ -239,16 +280,16 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	ingestCPU := cpuOf(cmd.Process.Pid)
 	// What it waited on, when INGEST_FLAGS has -profile-contention.
 	if strings.Contains(strings.Join(extra, " "), "-profile-contention") {
-		fetch("http://"+addr+"/debug/pprof/block", filepath.Join(outDir(), "ingest.block.pprof"))
-		fetch("http://"+addr+"/debug/pprof/mutex", filepath.Join(outDir(), "ingest.mutex.pprof"))
+		fetch("http://"+addr+"/debug/pprof/block", filepath.Join(outDir(), j.prefix()+".block.pprof"))
+		fetch("http://"+addr+"/debug/pprof/mutex", filepath.Join(outDir(), j.prefix()+".mutex.pprof"))
 	}
 	// Its log beside the profile: the start-up steps are timed there.
 	if log, err := os.ReadFile(logPath); err == nil {
-		_ = os.WriteFile(filepath.Join(outDir(), "ingest.log"), log, 0o644)
+		_ = os.WriteFile(filepath.Join(outDir(), j.prefix()+".log"), log, 0o644)
 	}
 	chCPU := cpuOf(chPID) - chStart
 	<-profDone // the ingest idles from here: the profile holds the busy part
-	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: records / wall.Seconds(), peakRSS: peak}
+	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: float64(j.n) / wall.Seconds(), peakRSS: peak}
 }
 
 // fetch saves url's body to path; a failure leaves no file, which is
