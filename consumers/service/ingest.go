@@ -210,7 +210,6 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	// the router stops, so do they: their subscribers drain, acking what
 	// lands, before the writers are closed.
 	pipeCtx, stopPipes := context.WithCancel(ctx)
-	defer stopPipes()
 	var piping sync.WaitGroup
 	defer func() {
 		stopPipes()
@@ -264,8 +263,8 @@ func addDeadLetterHandler(r *message.Router, cfg IngestConfig, js jetstream.JetS
 // Sink's rows into its table's writer; poison goes to the family's
 // dead-letter destination on the same transport, or, when that
 // destination refuses it, straight into dead_letters through deadLetters
-// — as router.DeadLetter does for a router handler. tracing says whether
-// to make a consumer span per message.
+// — as router.DeadLetter does for a router handler. A consumer span per
+// message is made only when tracing is on (see tracing).
 func newPipe(cfg IngestConfig, js jetstream.JetStream, s subscription, w, deadLetters *clickhouse.BatchWriter,
 	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, tp trace.TracerProvider, log *slog.Logger) (pipeRun, error) {
 	sub, err := daemon.Subscriber(js, cfg.KafkaBrokers, consume(cfg, s), log)
