@@ -71,11 +71,10 @@ func NewTracerProvider(service string, sp sdktrace.SpanProcessor, sample float64
 func TraceMiddleware(tp trace.TracerProvider, handler string) message.HandlerMiddleware {
 	start := ConsumeSpans(tp, handler)
 	return func(h message.HandlerFunc) message.HandlerFunc {
-		return func(msg *message.Message) ([]*message.Message, error) {
+		return func(msg *message.Message) (out []*message.Message, err error) {
 			end := start(msg)
-			out, err := h(msg)
-			end(err)
-			return out, err
+			defer func() { end(err) }() // ended even if h panics
+			return h(msg)
 		}
 	}
 }
