@@ -308,14 +308,18 @@ func tracing(cfg IngestConfig) bool {
 	return cfg.TracerProvider != nil || cfg.Tracing.Endpoint != ""
 }
 
-// consume is how ingest consumes one subscription. InFlight is per
-// subscription on both transports; on Kafka it is split over the topic's
-// partitions. A partition reader's fetch buffer is 1 MiB: an instance
+// consume is how ingest consumes one subscription. The in-flight window
+// is per subscription on both transports (InFlight on Kafka, split over
+// the topic's partitions; JetStreamInFlight on JetStream). A partition reader's fetch buffer is 1 MiB: an instance
 // reads ~27 partitions (9 topics × 3), and the transport's 10 MiB default
 // alone would allow 270 MiB; 1 MiB still carries thousands of events per
 // fetch, and Kafka returns an oversized record anyway.
 func consume(cfg IngestConfig, s subscription) daemon.Consume {
+	inFlight := cfg.InFlight
+	if s.transport == schemas.TransportJetStream {
+		inFlight = cfg.JetStreamInFlight
+	}
 	return daemon.Consume{Name: cfg.Group + "-" + s.name, Transport: s.transport, Filter: s.topic, KafkaSecurity: cfg.KafkaSecurity,
-		InFlight: cfg.InFlight, Partitions: cfg.Provision.TopicPartitions, StartFrom: cfg.StartFrom,
+		InFlight: inFlight, Partitions: cfg.Provision.TopicPartitions, StartFrom: cfg.StartFrom,
 		AllowLatest: cfg.AllowLatest, AckWait: cfg.AckWait, SessionTimeout: cfg.KafkaSessionTimeout, MaxBytes: 1 << 20}
 }
