@@ -120,9 +120,9 @@ bench: ## benchmarks with printed figures (detectors, tributary-detect on 20k po
 	$(GO) test -run='^$$' -bench=. -benchmem ./processors/...
 
 .PHONY: bench-ingest
-bench-ingest: ## tributary-ingest on a private stack: 158,420 Kafka metrics into ClickHouse; rows/s, CPU per record (ingest and ClickHouse), RSS; CPU profile in out/ingest.cpu.pprof
+bench-ingest: ## tributary-ingest on a private stack, two runs each: 158,420 Kafka metrics, 100,000 JetStream auth events into ClickHouse; tables of rows/s, CPU per record (ingest and ClickHouse), RSS (also out/bench-ingest-*.json); profiles in out/ingest*.pprof. INGEST_FLAGS adds flags, INGEST_BIN measures another build
 	@mkdir -p $(OUT)
-	BENCH_OUT=$(CURDIR)/$(OUT) $(GO) test -run='^$$' -bench=IngestKafkaMetrics -benchtime=1x -timeout 20m ./tests/bench/ingest
+	BENCH_OUT=$(CURDIR)/$(OUT) $(GO) test -run='^$$' -bench='Ingest(KafkaMetrics|JetStreamAuth)' -benchtime=2x -timeout 30m ./tests/bench/ingest
 
 .PHONY: bench-storage
 bench-storage: $(CHDB)/installed ## what migration 013 (LowCardinality, codecs, skip index) changes on ClickHouse 26.x: bytes for 1M rows, library query times

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -167,16 +168,26 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	if err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
+	var pipes []pipeRun
 	for _, s := range subs {
 		w, err := writerFor(s.table)
 		if err != nil {
 			return fmt.Errorf("ingest: %w", err)
 		}
-		h, err := addHandler(r, cfg, js, s, w, deadLetters, dlqPubs, routes, st, tp, log)
-		if err != nil {
-			return fmt.Errorf("ingest: %w", err)
+		if s.deadLetter {
+			h, err := addDeadLetterHandler(r, cfg, js, s, w, st, tp, log)
+			if err != nil {
+				return fmt.Errorf("ingest: %w", err)
+			}
+			health.Track(s.name, h)
+		} else {
+			pr, err := newPipe(cfg, js, s, w, deadLetters, dlqPubs, routes, st, tp, log)
+			if err != nil {
+				return fmt.Errorf("ingest: %w", err)
+			}
+			pipes = append(pipes, pr)
+			health.Track(s.name, pr.pipe)
 		}
-		health.Track(s.name, h)
 		st.met.AddLag(s.name, daemon.LagProbe(js, kc, consume(cfg, s)))
 	}
 
@@ -194,40 +205,83 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 			}
 		}()
 	}
+	// The event subscriptions run as pipes beside the router (see
+	// ingest.Pipe); they subscribe first, so ready means them too. When
+	// the router stops, so do they: their subscribers drain, acking what
+	// lands, before the writers are closed.
+	pipeCtx, stopPipes := context.WithCancel(ctx)
+	var piping sync.WaitGroup
+	defer func() {
+		stopPipes()
+		piping.Wait()
+		for _, pr := range pipes {
+			if err := pr.sub.Close(); err != nil {
+				log.Warn("ingest: close subscriber", "topic", pr.topic, "err", err)
+			}
+		}
+	}()
+	for _, pr := range pipes {
+		msgs, err := pr.sub.Subscribe(pipeCtx, pr.topic)
+		if err != nil {
+			return fmt.Errorf("ingest: subscribe to %s: %w", pr.topic, err)
+		}
+		piping.Go(func() { pr.pipe.Run(msgs) })
+	}
 	log.Info("ingest: running", "group", cfg.Group, "handlers", len(subs))
 	if err := r.Run(ctx); err != nil {
 		return fmt.Errorf("ingest: router: %w", err)
 	}
+	stopPipes()
+	piping.Wait()
 	log.Info("ingest: router stopped, flushing writers")
 	return nil
 }
 
-// addHandler registers one subscription with the standard stack plus,
-// innermost first: metrics, then (event tables only) the dead-letter
-// middleware: poison goes to the family's dead-letter destination on the
-// same transport, or, when that destination refuses it, straight into
-// dead_letters through deadLetters.
-func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s subscription, w, deadLetters *clickhouse.BatchWriter,
-	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, tp trace.TracerProvider, log *slog.Logger) (*message.Handler, error) {
+// pipeRun is one event subscription on the batch path.
+type pipeRun struct {
+	pipe  *ingest.Pipe
+	sub   message.Subscriber
+	topic string
+}
+
+// addDeadLetterHandler registers a dead-letter destination's subscription
+// (into dead_letters) on the router with the standard stack plus tracing
+// and metrics: dead letters are few, the router's per-message cost does
+// not matter there.
+func addDeadLetterHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s subscription, w *clickhouse.BatchWriter,
+	st *stats, tp trace.TracerProvider, log *slog.Logger) (*message.Handler, error) {
 	sub, err := daemon.Subscriber(js, cfg.KafkaBrokers, consume(cfg, s), log)
 	if err != nil {
 		return nil, err
 	}
-	name := cfg.Group + "-" + s.name
-	if s.deadLetter {
-		h := r.AddConsumerHandler(name, s.topic, sub, ingest.NewDeadLetters(w, s.transport, s.topic, log).Handle)
-		h.AddMiddleware(observe.TraceMiddleware(tp, s.name), st.addHandler(s.name, nil))
-		return h, nil
+	h := r.AddConsumerHandler(cfg.Group+"-"+s.name, s.topic, sub, ingest.NewDeadLetters(w, s.transport, s.topic, log).Handle)
+	h.AddMiddleware(observe.TraceMiddleware(tp, s.name), st.addHandler(s.name, nil))
+	return h, nil
+}
+
+// newPipe builds an event subscription's batch path (ingest.Pipe): the
+// Sink's rows into its table's writer; poison goes to the family's
+// dead-letter destination on the same transport, or, when that
+// destination refuses it, straight into dead_letters through deadLetters
+// — as router.DeadLetter does for a router handler. A consumer span per
+// message is made only when tracing is on (see tracing).
+func newPipe(cfg IngestConfig, js jetstream.JetStream, s subscription, w, deadLetters *clickhouse.BatchWriter,
+	dlqPubs map[schemas.Transport]message.Publisher, routes *schemas.RoutingTable, st *stats, tp trace.TracerProvider, log *slog.Logger) (pipeRun, error) {
+	sub, err := daemon.Subscriber(js, cfg.KafkaBrokers, consume(cfg, s), log)
+	if err != nil {
+		return pipeRun{}, err
 	}
+	name := cfg.Group + "-" + s.name
 	dlq, err := routes.DeadLetterFor(s.family, s.transport)
 	if err != nil {
-		return nil, err
+		return pipeRun{}, err
 	}
 	direct := ingest.NewDeadLetters(deadLetters, s.transport, dlq.Name(), log)
-	poison, err := router.DeadLetter(router.DeadLetterConfig{Publisher: dlqPubs[s.transport], Topic: dlq.Name(),
-		IsPoison: ingest.IsPoison, Store: direct.Store, MaxDeliveries: cfg.PoisonMaxDeliveries, Logger: log.With("handler", name)})
+	dispose, err := router.DeadLetterFunc(router.DeadLetterConfig{Publisher: dlqPubs[s.transport], Topic: dlq.Name(),
+		IsPoison: ingest.IsPoison, Store: direct.Store, MaxDeliveries: cfg.PoisonMaxDeliveries, Logger: log.With("handler", name),
+		SourceHandler: name, SourceTopic: s.topic})
 	if err != nil {
-		return nil, err
+		return pipeRun{}, err
 	}
 	sink := ingest.NewSink(s.table.Name, w, s.table.Values, cfg.Limits)
 	sink.Fresh = st.met.Table(s.table.Name).Fresh
@@ -236,19 +290,36 @@ func addHandler(r *message.Router, cfg IngestConfig, js jetstream.JetStream, s s
 	sink.CheckOrigin = func(env schemas.Envelope, origin string) error {
 		return routes.CheckTenant(env, transport, origin)
 	}
-	h := r.AddConsumerHandler(name, s.topic, sub, sink.Handle)
-	h.AddMiddleware(observe.TraceMiddleware(tp, s.name), poison, st.addHandler(s.name, ingest.IsPoison))
-	return h, nil
+	pc := ingest.PipeConfig{Name: name, Sink: sink, Writer: w, DeadLetter: dispose,
+		Record: st.addRecorder(s.name, ingest.IsPoison), Logger: log}
+	if tracing(cfg) {
+		pc.Trace = observe.ConsumeSpans(tp, s.name)
+	}
+	p, err := ingest.NewPipe(pc)
+	if err != nil {
+		return pipeRun{}, err
+	}
+	return pipeRun{pipe: p, sub: sub, topic: s.topic}, nil
 }
 
-// consume is how ingest consumes one subscription. InFlight is per
-// subscription on both transports; on Kafka it is split over the topic's
-// partitions. A partition reader's fetch buffer is 1 MiB: an instance
+// tracing says whether spans are wanted at all: with tracing off the
+// per-message span (a no-op) still costs its attributes and context.
+func tracing(cfg IngestConfig) bool {
+	return cfg.TracerProvider != nil || cfg.Tracing.Endpoint != ""
+}
+
+// consume is how ingest consumes one subscription. The in-flight window
+// is per subscription on both transports (InFlight on Kafka, split over
+// the topic's partitions; JetStreamInFlight on JetStream). A partition reader's fetch buffer is 1 MiB: an instance
 // reads ~27 partitions (9 topics × 3), and the transport's 10 MiB default
 // alone would allow 270 MiB; 1 MiB still carries thousands of events per
 // fetch, and Kafka returns an oversized record anyway.
 func consume(cfg IngestConfig, s subscription) daemon.Consume {
+	inFlight := cfg.InFlight
+	if s.transport == schemas.TransportJetStream {
+		inFlight = cfg.JetStreamInFlight
+	}
 	return daemon.Consume{Name: cfg.Group + "-" + s.name, Transport: s.transport, Filter: s.topic, KafkaSecurity: cfg.KafkaSecurity,
-		InFlight: cfg.InFlight, Partitions: cfg.Provision.TopicPartitions, StartFrom: cfg.StartFrom,
+		InFlight: inFlight, Partitions: cfg.Provision.TopicPartitions, StartFrom: cfg.StartFrom,
 		AllowLatest: cfg.AllowLatest, AckWait: cfg.AckWait, SessionTimeout: cfg.KafkaSessionTimeout, MaxBytes: 1 << 20}
 }

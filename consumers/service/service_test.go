@@ -30,6 +30,25 @@ func TestIngestConfigValidate(t *testing.T) {
 	if d.InFlight != 2*d.BatchRows || d.Router.CloseTimeout != d.ShutdownTimeout {
 		t.Errorf("defaults = in-flight %d for batch %d, close %s for shutdown %s", d.InFlight, d.BatchRows, d.Router.CloseTimeout, d.ShutdownTimeout)
 	}
+	// JetStream's window defaults to a batch, Kafka's to two; an explicit
+	// -in-flight sets both, -jetstream-in-flight JetStream's alone.
+	if d.JetStreamInFlight != d.BatchRows {
+		t.Errorf("JetStreamInFlight default %d, want BatchRows %d", d.JetStreamInFlight, d.BatchRows)
+	}
+	set := ok
+	set.InFlight = 3000
+	if got := set.WithDefaults().JetStreamInFlight; got != 3000 {
+		t.Errorf("JetStreamInFlight with InFlight 3000 = %d, want 3000", got)
+	}
+	set.JetStreamInFlight = 700
+	if got := set.WithDefaults(); got.JetStreamInFlight != 700 || got.InFlight != 3000 {
+		t.Errorf("explicit windows = %d/%d, want Kafka 3000, JetStream 700", got.InFlight, got.JetStreamInFlight)
+	}
+	js := consume(d, subscription{name: "auth_events", transport: schemas.TransportJetStream, topic: "auth.>"})
+	kafka := consume(d, subscription{name: "telemetry_metrics", transport: schemas.TransportKafka, topic: "telemetry.metrics"})
+	if js.InFlight != d.JetStreamInFlight || kafka.InFlight != d.InFlight {
+		t.Errorf("consume windows: JetStream %d (want %d), Kafka %d (want %d)", js.InFlight, d.JetStreamInFlight, kafka.InFlight, d.InFlight)
+	}
 
 	bad := ok.WithDefaults()
 	bad.NATSURL, bad.BufferRows, bad.AckWait, bad.PoisonMaxDeliveries = "", 1, time.Millisecond, -1

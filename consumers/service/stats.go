@@ -63,6 +63,14 @@ func (s *stats) addHandler(name string, isPoison func(error) bool) message.Handl
 	return s.met.Middleware(name, isPoison)
 }
 
+// addRecorder is addHandler for a handler outside the router (ingest.Pipe).
+func (s *stats) addRecorder(name string, isPoison func(error) bool) func(time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.handlers = append(s.handlers, name)
+	return s.met.Recorder(name, isPoison)
+}
+
 func (s *stats) addWriter(table string, w *clickhouse.BatchWriter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -95,7 +103,7 @@ func serveStats(ctx context.Context, cfg IngestConfig, st *stats, health *daemon
 	if cfg.StatsInterval > 0 {
 		go logStats(ctx, cfg, st, log)
 	}
-	return daemon.Endpoint{Addr: cfg.HTTPAddr, Metrics: st.met, Health: health, Routes: map[string]http.Handler{
+	return daemon.Endpoint{Addr: cfg.HTTPAddr, Metrics: st.met, Health: health, Contention: cfg.ProfileContention, Routes: map[string]http.Handler{
 		"GET /debug/ingest": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(st.snapshot(cfg.BufferRows))

@@ -61,8 +61,8 @@ type pendingRow struct {
 	pos      Position          // where its message sits; Key "" when unknown
 	span     trace.SpanContext // of the Write's context, for the insert span's links
 	enqueued time.Time
-	result   chan error // capacity 1, written once
-	resolved bool       // touched only by the one insert that holds the row
+	done     func(error) // called once, by the one insert that holds the row
+	resolved bool        // touched only by the one insert that holds the row
 }
 
 // NewBatchWriter checks cfg and builds a writer; it does no I/O. The flusher
@@ -113,6 +113,29 @@ func (w *BatchWriter) Start(ctx context.Context) {
 // error) is rejected; ErrClosed if the writer closes first; or ctx's error
 // if ctx ends first, in which case the row may still be inserted later.
 func (w *BatchWriter) Write(ctx context.Context, row ...any) error {
+	result := make(chan error, 1)
+	// Copy: a caller may reuse the slice it spread into row.
+	if err := w.WriteAsync(ctx, func(err error) { result <- err }, slices.Clone(row)); err != nil {
+		return err
+	}
+	select {
+	case err := <-result:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("write to %s: %w (row stays queued and may still be inserted)", w.cfg.Table, ctx.Err())
+	}
+}
+
+// WriteAsync queues one row (values in BatchConfig.Columns order; the
+// writer keeps the slice, so the caller must not reuse it) and returns once
+// it is queued, so one goroutine can keep many rows in flight without a
+// goroutine per row. done is then called exactly once, from the writer's
+// goroutine, with what Write would have returned: nil once ClickHouse
+// acknowledged the insert, ErrPermanent or ErrClosed. done must not block.
+// If WriteAsync returns an error (wrong column count, the writer closing,
+// ctx ending while the buffer is full) the row was not queued and done is
+// never called. It blocks while MaxPendingRows rows are pending.
+func (w *BatchWriter) WriteAsync(ctx context.Context, done func(error), row []any) error {
 	if len(row) != len(w.cfg.Columns) {
 		w.stats.rowsFailed.Add(1)
 		return fmt.Errorf("write to %s: %w: got %d values for %d columns", w.cfg.Table, ErrPermanent, len(row), len(w.cfg.Columns))
@@ -127,8 +150,7 @@ func (w *BatchWriter) Write(ctx context.Context, row ...any) error {
 		return fmt.Errorf("write to %s: waiting for buffer space: %w", w.cfg.Table, ctx.Err())
 	}
 
-	// Copy: a caller may reuse the slice it spread into row.
-	r := &pendingRow{vals: slices.Clone(row), pos: PositionFrom(ctx), enqueued: time.Now(), result: make(chan error, 1),
+	r := &pendingRow{vals: row, pos: PositionFrom(ctx), enqueued: time.Now(), done: done,
 		span: trace.SpanContextFromContext(ctx)}
 	id := w.groupOf(r.pos)
 	w.mu.Lock()
@@ -151,13 +173,7 @@ func (w *BatchWriter) Write(ctx context.Context, row ...any) error {
 	if n == 1 || n >= w.cfg.MaxRows || (id.key != "" && n >= w.cfg.WindowRows) {
 		w.wake()
 	}
-
-	select {
-	case err := <-r.result:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("write to %s: %w (row stays queued and may still be inserted)", w.cfg.Table, ctx.Err())
-	}
+	return nil
 }
 
 // Close stops accepting rows, flushes what is buffered and waits for it. If
@@ -303,7 +319,7 @@ func (w *BatchWriter) resolve(rows []*pendingRow, err error) {
 			continue
 		}
 		r.resolved = true
-		r.result <- err
+		r.done(err)
 		<-w.slots
 		w.stats.pending.Add(-1)
 		switch {

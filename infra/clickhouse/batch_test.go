@@ -448,3 +448,34 @@ func TestBatchWriterCallerContextEnds(t *testing.T) {
 		t.Fatalf("inserted %d, want 1", len(conn.rows()))
 	}
 }
+
+// WriteAsync returns once the row is queued, and done hears the outcome of
+// the insert that holds it, exactly once, from one goroutine for many rows.
+func TestBatchWriterWriteAsync(t *testing.T) {
+	gate := make(chan struct{})
+	conn := &fakeConn{sendGate: gate}
+	w := newTestWriter(t, conn, BatchConfig{MaxRows: 10, FlushInterval: time.Hour})
+	results := make(chan error, 20)
+	for _, id := range ids(20) {
+		if err := w.WriteAsync(t.Context(), func(err error) { results <- err }, []any{id, "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-results:
+		t.Fatalf("done called (%v) before any insert returned", err)
+	default:
+	}
+	close(gate)
+	for range 20 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(conn.rows()); got != 20 {
+		t.Fatalf("%d rows inserted, want 20", got)
+	}
+	if err := w.WriteAsync(t.Context(), func(error) { t.Error("done called for a row not queued") }, []any{"only one value"}); !errors.Is(err, ErrPermanent) {
+		t.Fatalf("wrong arity: %v, want ErrPermanent", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -29,8 +30,16 @@ type Health struct {
 	router *message.Router
 	mu     sync.Mutex
 	names  []string
-	hs     map[string]*message.Handler
+	hs     map[string]Handler
 	checks []namedCheck
+}
+
+// Handler is what Health watches of a handler: *message.Handler, or a
+// handler run beside the router (ingest's batch path) with the same
+// meaning: Started is closed once it is subscribed, Stopped once it ended.
+type Handler interface {
+	Started() chan struct{}
+	Stopped() chan struct{}
 }
 
 type namedCheck struct {
@@ -40,11 +49,11 @@ type namedCheck struct {
 
 // NewHealth watches r.
 func NewHealth(r *message.Router) *Health {
-	return &Health{router: r, hs: map[string]*message.Handler{}}
+	return &Health{router: r, hs: map[string]Handler{}}
 }
 
 // Track adds a handler to watch.
-func (h *Health) Track(name string, handler *message.Handler) {
+func (h *Health) Track(name string, handler Handler) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.names = append(h.names, name)
@@ -116,6 +125,11 @@ type Endpoint struct {
 	Health  *Health
 	// Routes are more handlers by pattern ("GET /debug/ingest").
 	Routes map[string]http.Handler
+	// Contention turns on the block and mutex profiles
+	// (/debug/pprof/block, /debug/pprof/mutex: where goroutines wait, not
+	// where they burn CPU) and serves /debug/pprof/trace. Off by default:
+	// sampling every wait costs a little on every channel operation.
+	Contention bool
 }
 
 // Serve starts the endpoint; stop shuts it down. An empty Addr serves
@@ -140,6 +154,13 @@ func (e Endpoint) Serve(log *slog.Logger) (stop func() error, err error) {
 	// messages, and this is how to see by what.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	if e.Contention {
+		// A blocking event is sampled about once per 10µs spent blocked;
+		// one mutex contention in 100.
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+		runtime.SetMutexProfileFraction(100)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	for pattern, h := range e.Routes {
 		mux.Handle(pattern, h)
 	}

@@ -85,10 +85,26 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 	// draining handler keeps a live context until the partition is released.
 	msgBase, release := context.WithCancel(context.WithoutCancel(pc.subCtx))
 	defer release()
+	// What every message of the partition shares, made once: its origin
+	// (bus.WithOrigin) and its log's name for bus.WithPosition.
+	msgBase = bus.WithOrigin(msgBase, pc.topic)
+	logKey := pc.topic + "-" + strconv.Itoa(pc.partition)
 	// One slot per delivered message still past the commit point (see
 	// await), so a release redelivers at most MaxInFlightPerPartition.
 	slots := make(chan struct{}, cfg.MaxInFlightPerPartition)
+	// One waiter follows the partition's deliveries in offset order (see
+	// await) instead of a goroutine per message: the watermark, and so the
+	// slots, only move in that order anyway, and with thousands in flight
+	// per partition a goroutine each was most of the memory. A send never
+	// blocks: every queued delivery holds a slot. Pointers, because the
+	// buffer is allocated whole for every partition of every topic.
+	queue := make(chan *delivery, cfg.MaxInFlightPerPartition)
 	var waiters sync.WaitGroup
+	waiters.Go(func() {
+		for d := range queue {
+			pc.await(genCtx, msgBase, logKey, d.rec, d.msg, d.cancel, slots)
+		}
+	})
 	var failStep string
 	var failErr error
 	delivered := false
@@ -123,20 +139,17 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 			break
 		}
 		delivered = true
-		msg, cancel := newDelivery(msgBase, rec, 1)
+		msg, cancel := newDelivery(msgBase, logKey, rec, 1)
 		if !pc.send(genCtx, msg) {
 			// Never handed out: it stays un-acked in the watermark, so the
 			// next owner reads it again.
 			cancel()
 			break
 		}
-		waiters.Add(1)
-		go func() {
-			defer waiters.Done()
-			pc.await(genCtx, msgBase, rec, msg, cancel, slots)
-		}()
+		queue <- &delivery{rec: rec, msg: msg, cancel: cancel}
 	}
 
+	close(queue)
 	pc.drain(&waiters, release)
 	if err := pc.gen.commit(pc); err != nil {
 		pc.logger.Warn("final kafka offset commit failed; un-committed messages will be redelivered", "err", err)
@@ -164,12 +177,23 @@ func (pc *partitionConsumer) resetOutOfRange(ctx context.Context, reader *kafka.
 	return start, reader.SetOffset(start)
 }
 
-// await follows one record from hand-out to ack. A nack hands the same
+// delivery is a handed-out record waiting for its ack.
+type delivery struct {
+	rec    kafka.Message
+	msg    *message.Message
+	cancel context.CancelFunc
+}
+
+// await follows one record from hand-out to ack. Records are awaited in
+// offset order, so a nack is seen (and the record handed out again) once
+// every record before it was acked or nacked: a batching sink resolves
+// them within an insert, and the watermark could not pass the nacked
+// record earlier anyway. A nack hands the same
 // record out again (after NackDelay) unless the partition is being
 // released, in which case the next owner gets it from the watermark.
 // Kafka keeps no delivery count, so it is counted here: per owner, from 1
 // again after a rebalance or restart.
-func (pc *partitionConsumer) await(genCtx, msgBase context.Context, rec kafka.Message, msg *message.Message, cancel context.CancelFunc, slots <-chan struct{}) {
+func (pc *partitionConsumer) await(genCtx, msgBase context.Context, logKey string, rec kafka.Message, msg *message.Message, cancel context.CancelFunc, slots <-chan struct{}) {
 	for attempt := 1; ; {
 		select {
 		case <-msg.Acked():
@@ -204,7 +228,7 @@ func (pc *partitionConsumer) await(genCtx, msgBase context.Context, rec kafka.Me
 				}
 			}
 			attempt++
-			msg, cancel = newDelivery(msgBase, rec, attempt)
+			msg, cancel = newDelivery(msgBase, logKey, rec, attempt)
 			if !pc.send(genCtx, msg) {
 				cancel()
 				return
@@ -301,15 +325,15 @@ func (pc *partitionConsumer) fail(genCtx context.Context, what string, err error
 // newDelivery builds a fresh Watermill message for rec (a nacked message
 // cannot be acked again, so every hand-out is a new one) with its own
 // context, cancelled on ack/nack or partition release, saying which
-// delivery it is (bus.DeliveryAttempt). A Terminate needs nothing more
-// than the ack: committing the offset ends the record's redelivery.
-func newDelivery(base context.Context, rec kafka.Message, attempt int) (*message.Message, context.CancelFunc) {
+// delivery it is (bus.DeliveryAttempt) and where the record sits
+// (bus.Position, logKey: topic-partition); base carries the origin. A
+// Terminate needs nothing more than the ack: committing the offset ends
+// the record's redelivery.
+func newDelivery(base context.Context, logKey string, rec kafka.Message, attempt int) (*message.Message, context.CancelFunc) {
 	msg := fromRecord(rec)
 	ctx, _ := bus.WithDelivery(base, func() int { return attempt })
-	ctx = bus.WithPosition(ctx, func() (string, int64, bool) {
-		return rec.Topic + "-" + strconv.Itoa(rec.Partition), rec.Offset, true
-	})
-	ctx = bus.WithOrigin(ctx, rec.Topic)
+	offset := rec.Offset
+	ctx = bus.WithPosition(ctx, func() (string, int64, bool) { return logKey, offset, true })
 	ctx, cancel := context.WithCancel(ctx)
 	msg.SetContext(ctx)
 	return msg, cancel

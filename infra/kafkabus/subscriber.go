@@ -25,7 +25,8 @@ import (
 // Ack marks a message done; the committed offset is the partition's
 // contiguous acked watermark and never passes an un-acked message. Nack
 // hands the same record out again after NackDelay (a new *message.Message,
-// same UUID). A message's context is cancelled once it is acked or nacked,
+// same UUID), once every record before it in the partition was acked or
+// nacked: one goroutine per partition follows acks in offset order. A message's context is cancelled once it is acked or nacked,
 // or when its partition is released.
 //
 // When a partition is released (rebalance, Close, ctx done) the subscriber
@@ -106,6 +107,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		HeartbeatInterval: s.cfg.HeartbeatInterval,
 		SessionTimeout:    s.cfg.SessionTimeout,
 		RebalanceTimeout:  s.cfg.RebalanceTimeout,
+		JoinGroupBackoff:  s.cfg.JoinBackoff,
 		// Partitions added to the topic are otherwise left unread until
 		// some other rebalance; watched, they join within seconds and
 		// start at their earliest record (resolveStart).

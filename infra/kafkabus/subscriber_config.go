@@ -59,6 +59,13 @@ type SubscriberConfig struct {
 	HeartbeatInterval time.Duration // default 3s
 	SessionTimeout    time.Duration // default 30s
 	RebalanceTimeout  time.Duration // default 30s
+	// JoinBackoff is the pause before rejoining the group after a failed
+	// generation (default 500ms; kafka-go's own is 5s). The usual failure
+	// is transient: "coordinator not available" while a fresh broker
+	// creates __consumer_offsets or a coordinator moves, which clears in
+	// well under a second, and with 5s every new group on a fresh broker
+	// started 5s late.
+	JoinBackoff time.Duration
 	// PartitionWatchInterval is how often the group leader looks for
 	// partitions added to the topic (default 5s).
 	PartitionWatchInterval time.Duration
@@ -96,6 +103,9 @@ func DefaultSubscriberConfig(cfg SubscriberConfig) SubscriberConfig {
 	}
 	if cfg.RebalanceTimeout == 0 {
 		cfg.RebalanceTimeout = 30 * time.Second
+	}
+	if cfg.JoinBackoff == 0 {
+		cfg.JoinBackoff = 500 * time.Millisecond
 	}
 	if cfg.PartitionWatchInterval == 0 {
 		cfg.PartitionWatchInterval = 5 * time.Second
@@ -139,6 +149,7 @@ func (c SubscriberConfig) Validate() error {
 		{"RebalanceTimeout", c.RebalanceTimeout},
 		{"MaxWait", c.MaxWait},
 		{"PartitionWatchInterval", c.PartitionWatchInterval},
+		{"JoinBackoff", c.JoinBackoff},
 	}
 	for _, p := range positive {
 		if p.d <= 0 {

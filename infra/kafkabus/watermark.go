@@ -17,6 +17,11 @@ import (
 type watermark struct {
 	next     int64 // commit point when nothing is in flight: last delivered + 1
 	inflight []inflightOffset
+	// head is where inflight starts: the acked prefix is dropped by moving
+	// it, not by copying the rest down, which with thousands in flight and
+	// acks in offset order (one waiter per partition) was a copy of the
+	// whole window per ack. The dead prefix is reclaimed by deliver.
+	head int
 }
 
 type inflightOffset struct {
@@ -35,29 +40,37 @@ func (w *watermark) deliver(offset int64) error {
 	if offset < w.next {
 		return fmt.Errorf("offset %d delivered out of order: expected at least %d", offset, w.next)
 	}
+	if w.head > 0 && w.head >= len(w.inflight)/2 {
+		// Compact once the dead prefix is at least half: amortised O(1).
+		w.inflight = append(w.inflight[:0], w.inflight[w.head:]...)
+		w.head = 0
+	}
 	w.inflight = append(w.inflight, inflightOffset{offset: offset})
 	w.next = offset + 1
 	return nil
 }
 
+// live is the delivered messages at or past the commit point.
+func (w *watermark) live() []inflightOffset { return w.inflight[w.head:] }
+
 // ack records that offset was processed. Acking an offset that is not in
 // flight (never delivered, or already acked) is an error.
 func (w *watermark) ack(offset int64) error {
-	i := sort.Search(len(w.inflight), func(i int) bool { return w.inflight[i].offset >= offset })
-	if i == len(w.inflight) || w.inflight[i].offset != offset {
+	live := w.live()
+	i := sort.Search(len(live), func(i int) bool { return live[i].offset >= offset })
+	if i == len(live) || live[i].offset != offset {
 		return fmt.Errorf("ack of offset %d that is not in flight", offset)
 	}
-	if w.inflight[i].acked {
+	if live[i].acked {
 		return fmt.Errorf("offset %d acked twice", offset)
 	}
-	w.inflight[i].acked = true
+	live[i].acked = true
 	// Drop the acked prefix; the head is then the oldest un-acked message.
-	n := 0
-	for n < len(w.inflight) && w.inflight[n].acked {
-		n++
+	for w.head < len(w.inflight) && w.inflight[w.head].acked {
+		w.head++
 	}
-	if n > 0 {
-		w.inflight = append(w.inflight[:0], w.inflight[n:]...)
+	if w.head == len(w.inflight) {
+		w.inflight, w.head = w.inflight[:0], 0
 	}
 	return nil
 }
@@ -66,8 +79,8 @@ func (w *watermark) ack(offset int64) error {
 // past the last delivered when all are acked. (Kafka commits name the next
 // offset to read.)
 func (w *watermark) commitOffset() int64 {
-	if len(w.inflight) > 0 {
-		return w.inflight[0].offset
+	if live := w.live(); len(live) > 0 {
+		return live[0].offset
 	}
 	return w.next
 }
@@ -75,13 +88,13 @@ func (w *watermark) commitOffset() int64 {
 // window is the number of delivered messages at or past the commit point,
 // acked or not: what a release now would redeliver.
 func (w *watermark) window() int {
-	return len(w.inflight)
+	return len(w.inflight) - w.head
 }
 
 // pending is the number of delivered, un-acked messages.
 func (w *watermark) pending() int {
 	n := 0
-	for _, o := range w.inflight {
+	for _, o := range w.live() {
 		if !o.acked {
 			n++
 		}

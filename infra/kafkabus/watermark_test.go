@@ -107,3 +107,57 @@ func TestWatermarkRandomAcks(t *testing.T) {
 		}
 	}
 }
+
+// Delivering and acking interleaved, in and out of order, across many
+// compactions of the dropped prefix: the commit point is always the oldest
+// un-acked offset, and the window every offset not below it.
+func TestWatermarkCompaction(t *testing.T) {
+	w := newWatermark(100)
+	acked := map[int64]bool{}
+	next := int64(100)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := range 20000 {
+		if next-100 < 5000 && (step%3 != 0 || w.window() == 0) {
+			if err := w.deliver(next); err != nil {
+				t.Fatal(err)
+			}
+			next++
+			continue
+		}
+		if w.window() == 0 {
+			break // all delivered and acked
+		}
+		// Ack mostly the oldest, sometimes a later one.
+		var off int64
+		for off = w.commitOffset(); acked[off]; off++ {
+		}
+		if rng.IntN(4) == 0 {
+			for o := next - 1; o > off; o-- {
+				if !acked[o] {
+					off = o
+					break
+				}
+			}
+		}
+		if err := w.ack(off); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		acked[off] = true
+		want := int64(100)
+		for acked[want] {
+			want++
+		}
+		if want > next {
+			want = next
+		}
+		if got := w.commitOffset(); got != want {
+			t.Fatalf("step %d: commit offset %d, want %d", step, got, want)
+		}
+		if got := w.window(); got != int(next-want) {
+			t.Fatalf("step %d: window %d, want %d", step, got, next-want)
+		}
+	}
+	if err := w.ack(100); err == nil {
+		t.Fatal("acking offset 100 twice succeeded")
+	}
+}

@@ -69,26 +69,39 @@ func NewTracerProvider(service string, sp sdktrace.SpanProcessor, sample float64
 // message's context, so what the handler does — a ClickHouse insert, an
 // anomaly published — joins the trace.
 func TraceMiddleware(tp trace.TracerProvider, handler string) message.HandlerMiddleware {
+	start := ConsumeSpans(tp, handler)
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) (out []*message.Message, err error) {
+			end := start(msg)
+			defer func() { end(err) }() // ended even if h panics
+			return h(msg)
+		}
+	}
+}
+
+// ConsumeSpans is TraceMiddleware's span on its own, for a handler that
+// finishes a message outside a Watermill HandlerFunc: the returned func
+// starts the consumer span of msg, sets it as msg's context and returns
+// what ends it with the handling's outcome.
+func ConsumeSpans(tp trace.TracerProvider, handler string) func(msg *message.Message) (end func(error)) {
 	tr := tp.Tracer("github.com/tributary-io/tributary/infra/observe")
 	prop := propagation.TraceContext{}
-	return func(h message.HandlerFunc) message.HandlerFunc {
-		return func(msg *message.Message) ([]*message.Message, error) {
-			parent := prop.Extract(msg.Context(), metadataCarrier(msg.Metadata))
-			ctx, span := tr.Start(parent, "consume "+handler, trace.WithSpanKind(trace.SpanKindConsumer),
-				trace.WithAttributes(
-					attribute.String("messaging.message.id", msg.UUID),
-					attribute.String("tributary.handler", handler),
-					attribute.String("tributary.event.type", msg.Metadata.Get("ce_type")),
-					attribute.String("tributary.tenant", msg.Metadata.Get("ce_tenant")),
-				))
-			defer span.End()
-			msg.SetContext(ctx)
-			out, err := h(msg)
+	return func(msg *message.Message) func(error) {
+		parent := prop.Extract(msg.Context(), metadataCarrier(msg.Metadata))
+		ctx, span := tr.Start(parent, "consume "+handler, trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(
+				attribute.String("messaging.message.id", msg.UUID),
+				attribute.String("tributary.handler", handler),
+				attribute.String("tributary.event.type", msg.Metadata.Get("ce_type")),
+				attribute.String("tributary.tenant", msg.Metadata.Get("ce_tenant")),
+			))
+		msg.SetContext(ctx)
+		return func(err error) {
 			if err != nil {
 				span.RecordError(err)
 				span.SetStatus(codes.Error, err.Error())
 			}
-			return out, err
+			span.End()
 		}
 	}
 }

@@ -35,6 +35,12 @@ type DeadLetterConfig struct {
 	// timeout). Default 5.
 	MaxDeliveries int
 	Logger        *slog.Logger
+	// SourceHandler and SourceTopic name the handler and the topic in a
+	// dead letter's metadata (handler_poisoned, topic_poisoned) when the
+	// message's context does not, because it was handled outside a
+	// Watermill router (ingest's batch path, which keeps the same
+	// metadata this way).
+	SourceHandler, SourceTopic string
 }
 
 // WithDefaults fills unset fields.
@@ -89,8 +95,8 @@ func (c DeadLetterConfig) Validate() error {
 // message is redelivered: the dead-letter destination keeps the whole
 // message, the terminal path a truncated one.
 func DeadLetter(cfg DeadLetterConfig) (message.HandlerMiddleware, error) {
-	cfg = cfg.WithDefaults()
-	if err := cfg.Validate(); err != nil {
+	dispose, err := DeadLetterFunc(cfg)
+	if err != nil {
 		return nil, err
 	}
 	return func(h message.HandlerFunc) message.HandlerFunc {
@@ -99,9 +105,23 @@ func DeadLetter(cfg DeadLetterConfig) (message.HandlerMiddleware, error) {
 			if err == nil || !cfg.IsPoison(err) {
 				return out, err
 			}
-			return nil, deadLetter(cfg, msg, err)
+			return nil, dispose(msg, err)
 		}
 	}, nil
+}
+
+// DeadLetterFunc is DeadLetter's poison path on its own, for code that
+// handles messages without a Watermill HandlerFunc per message: given a
+// message whose handling failed with poison cause, it dead-letters it
+// exactly as the middleware does and returns nil when the message may be
+// acked, or the error for which it must be nacked. Callers check IsPoison
+// themselves.
+func DeadLetterFunc(cfg DeadLetterConfig) (func(msg *message.Message, cause error) error, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return func(msg *message.Message, cause error) error { return deadLetter(cfg, msg, cause) }, nil
 }
 
 // deadLetter disposes of poison msg (handler error cause); nil means msg
@@ -111,8 +131,8 @@ func deadLetter(cfg DeadLetterConfig, msg *message.Message, cause error) error {
 	dl := msg.Copy()
 	dl.SetContext(ctx) // publishers honour the message context (shutdown)
 	dl.Metadata.Set(middleware.ReasonForPoisonedKey, cause.Error())
-	dl.Metadata.Set(middleware.PoisonedTopicKey, message.SubscribeTopicFromCtx(ctx))
-	dl.Metadata.Set(middleware.PoisonedHandlerKey, message.HandlerNameFromCtx(ctx))
+	dl.Metadata.Set(middleware.PoisonedTopicKey, orElse(message.SubscribeTopicFromCtx(ctx), cfg.SourceTopic))
+	dl.Metadata.Set(middleware.PoisonedHandlerKey, orElse(message.HandlerNameFromCtx(ctx), cfg.SourceHandler))
 	dl.Metadata.Set(middleware.PoisonedSubscriberKey, message.SubscriberNameFromCtx(ctx))
 	perr := cfg.Publisher.Publish(cfg.Topic, dl)
 	if perr == nil {
@@ -135,4 +155,11 @@ func deadLetter(cfg DeadLetterConfig, msg *message.Message, cause error) error {
 	bus.Terminate(ctx)
 	log.Warn("dead-letter destination refused the poison message; stored it directly", "refused", refused)
 	return nil
+}
+
+func orElse(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }

@@ -56,36 +56,62 @@ func NewSink(table string, w Writer, values ValuesFunc, limits schemas.Limits) *
 
 // Handle is a message.NoPublishHandlerFunc.
 func (s *Sink) Handle(msg *message.Message) error {
-	now := s.now()
-	env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, now, s.limits)
-	if err != nil {
-		return fmt.Errorf("decode event for %s: %w", s.table, err)
-	}
-	if s.CheckOrigin != nil {
-		if origin, ok := bus.Origin(msg.Context()); ok {
-			if err := s.CheckOrigin(env, origin); err != nil {
-				return fmt.Errorf("event %s for %s: %w", env.ID, s.table, err)
-			}
-		}
-	}
-	row, err := s.values(env, p, now)
+	r, err := s.Row(msg)
 	if err != nil {
 		return err
 	}
+	if err := s.writer.Write(r.Ctx, r.Values...); err != nil {
+		return fmt.Errorf("insert %s into %s: %w", r.EventID, s.table, err)
+	}
+	s.Inserted(r)
+	return nil
+}
+
+// Row is one message made into its table's row, ready for the writer.
+type Row struct {
+	Values    []any
+	Ctx       context.Context // the message's, with its position when Positions is set
+	EventID   string
+	EventTime time.Time
+}
+
+// Row decodes and validates msg and maps it to its row. An error is the
+// event's own fault (IsPoison) and never a server's: Row does no I/O.
+func (s *Sink) Row(msg *message.Message) (Row, error) {
+	now := s.now()
+	env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, now, s.limits)
+	if err != nil {
+		return Row{}, fmt.Errorf("decode event for %s: %w", s.table, err)
+	}
 	ctx := msg.Context()
+	if s.CheckOrigin != nil {
+		if origin, ok := bus.Origin(ctx); ok {
+			if err := s.CheckOrigin(env, origin); err != nil {
+				return Row{}, fmt.Errorf("event %s for %s: %w", env.ID, s.table, err)
+			}
+		}
+	}
+	vals, err := s.values(env, p, now)
+	if err != nil {
+		return Row{}, err
+	}
 	if s.Positions {
 		if key, seq, ok := bus.Position(ctx); ok {
 			ctx = clickhouse.WithPosition(ctx, clickhouse.Position{Key: key, Seq: seq})
 		}
 	}
-	if err := s.writer.Write(ctx, row...); err != nil {
-		return fmt.Errorf("insert %s into %s: %w", env.ID, s.table, err)
-	}
-	if s.Fresh != nil {
-		s.Fresh(s.now().Sub(env.Time))
-	}
-	return nil
+	return Row{Values: vals, Ctx: ctx, EventID: env.ID, EventTime: env.Time}, nil
 }
+
+// Inserted tells Fresh that r is in its table.
+func (s *Sink) Inserted(r Row) {
+	if s.Fresh != nil {
+		s.Fresh(s.now().Sub(r.EventTime))
+	}
+}
+
+// Table is the table the sink fills.
+func (s *Sink) Table() string { return s.table }
 
 // IsPoison says whether err means the message can never succeed: the event
 // breaks its contract, or ClickHouse refuses the row itself. Everything else

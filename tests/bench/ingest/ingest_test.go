@@ -1,13 +1,16 @@
 // Package ingest measures tributary-ingest the way a user would: the real
-// binary on a private stack, a backlog of telemetry metrics on Kafka, a
-// fresh group and database, timed from launch until the table holds them
-// all. make bench-ingest runs it; it prints rows/s, CPU per record of the
-// ingest and of ClickHouse, peak RSS, and writes a CPU profile of the
-// ingest to out/ingest.cpu.pprof.
+// binary on a private stack, a backlog on a broker (telemetry metrics on
+// Kafka; auth events on JetStream), a fresh group and database per run,
+// timed from launch until the table holds them all. make bench-ingest runs
+// each twice; it prints a table of rows/s, CPU per record of the ingest
+// and of ClickHouse and peak RSS (and writes it to out/bench-ingest-*.json),
+// and writes profiles of the ingest to out/ingest.cpu.pprof (Kafka
+// metrics) and out/ingest-jetstream-auth.cpu.pprof.
 package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -32,33 +35,117 @@ import (
 // Records is the backlog size the ingest issue measured against.
 const records = 158_420
 
-func BenchmarkIngestKafkaMetrics(b *testing.B) {
+// job is one backlog to ingest: n events of one family on its default
+// transport, landing in table.
+type job struct {
+	name  string // in the table's title and out/bench-ingest-<file>.json
+	file  string
+	table string
+	n     int
+	event func(i int) schemas.Payload
+}
+
+var (
+	kafkaMetrics = job{name: "Kafka metrics", file: "kafka-metrics", table: "telemetry_metrics", n: records,
+		event: func(i int) schemas.Payload {
+			return schemas.MetricSample{
+				TelemetrySource: schemas.TelemetrySource{Host: fmt.Sprintf("host-%02d", i%40), Service: "api"},
+				Name:            []string{"cpu.usage", "mem.used", "net.rx", "disk.io"}[i%4],
+				Value:           float64(i%1000) / 10,
+				Labels:          map[string]string{"zone": "a"},
+			}
+		}}
+	// The auth family's default route is JetStream (auth.<tenant>.<type>).
+	jetStreamAuth = job{name: "JetStream auth events", file: "jetstream-auth", table: "auth_events", n: 100_000,
+		event: func(i int) schemas.Payload {
+			return schemas.LoginFailed{
+				AuthOrigin: schemas.AuthOrigin{User: fmt.Sprintf("user-%03d", i%500), SourceIP: fmt.Sprintf("192.0.2.%d", i%250+1)},
+				Method:     schemas.MethodPassword, Reason: schemas.ReasonBadCredentials,
+			}
+		}}
+)
+
+// prefix names the job's files in out/: ingest.* for the Kafka metrics
+// job (the one the README quotes), ingest-<file>.* for the others.
+func (j job) prefix() string {
+	if j.file == kafkaMetrics.file {
+		return "ingest"
+	}
+	return "ingest-" + j.file
+}
+
+func BenchmarkIngestKafkaMetrics(b *testing.B) { benchIngest(b, kafkaMetrics) }
+
+func BenchmarkIngestJetStreamAuth(b *testing.B) { benchIngest(b, jetStreamAuth) }
+
+func benchIngest(b *testing.B, j job) {
 	env := testenv.Private(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	publishMetrics(ctx, b, env, records)
+	publishEvents(ctx, b, env, j)
 	bin := buildIngest(b)
 	extra := strings.Fields(os.Getenv("INGEST_FLAGS"))
+	label := "tributary-ingest " + strings.Join(extra, " ")
+	if os.Getenv("INGEST_BIN") != "" {
+		label += " (" + filepath.Base(os.Getenv("INGEST_BIN")) + ")"
+	}
+	var runs []run
 	for b.Loop() {
 		db := fmt.Sprintf("bench_%d", time.Now().UnixNano())
-		r := runIngest(ctx, b, env, bin, db, extra)
+		r := runIngest(ctx, b, env, bin, db, j, extra)
 		b.ReportMetric(r.rowsPerSec, "rows/s")
-		b.ReportMetric(r.ingestCPU.Seconds()*1e6/records, "ingest-µs/record")
-		b.ReportMetric(r.chCPU.Seconds()*1e6/records, "clickhouse-µs/row")
+		b.ReportMetric(r.ingestCPU.Seconds()*1e6/float64(j.n), "ingest-µs/record")
+		b.ReportMetric(r.chCPU.Seconds()*1e6/float64(j.n), "clickhouse-µs/row")
 		b.ReportMetric(float64(r.peakRSS)/(1<<20), "peak-MiB")
-		fmt.Printf("\ningest %s: %d records in %.2fs = %.0f rows/s; ingest CPU %.2fs (%.1f µs/record); ClickHouse CPU %.2fs (%.1f µs/row); peak RSS %d MiB\n",
-			strings.Join(extra, " "), records, r.wall.Seconds(), r.rowsPerSec, r.ingestCPU.Seconds(), r.ingestCPU.Seconds()*1e6/records,
-			r.chCPU.Seconds(), r.chCPU.Seconds()*1e6/records, r.peakRSS>>20)
+		runs = append(runs, r.row(label, len(runs)+1, j.n))
+		fmt.Printf("\n%s\n", table(runs[len(runs)-1:]))
 	}
+	fmt.Printf("\n%s, %d events, all runs:\n%s\n", j.name, j.n, table(runs))
+	if data, err := json.MarshalIndent(runs, "", "  "); err == nil {
+		_ = os.MkdirAll(outDir(), 0o755)
+		_ = os.WriteFile(filepath.Join(outDir(), "bench-ingest-"+j.file+".json"), data, 0o644)
+	}
+}
+
+// run is one line of the table, and of out/bench-ingest.json.
+type run struct {
+	Consumer        string  `json:"consumer"`
+	Run             int     `json:"run"`
+	Records         int     `json:"records"`
+	WallSeconds     float64 `json:"wall_s"`
+	FirstRowSeconds float64 `json:"first_row_s"` // start-up, migrations, group join
+	RowsPerSec      float64 `json:"rows_per_s"`
+	IngestUSPerRec  float64 `json:"ingest_cpu_us_per_record"`
+	CHUSPerRow      float64 `json:"clickhouse_cpu_us_per_row"`
+	PeakRSSMiB      int64   `json:"peak_rss_mib"`
+}
+
+func (r result) row(consumer string, n, events int) run {
+	return run{Consumer: consumer, Run: n, Records: events, WallSeconds: r.wall.Seconds(), FirstRowSeconds: r.firstRow.Seconds(),
+		RowsPerSec: r.rowsPerSec, IngestUSPerRec: r.ingestCPU.Seconds() * 1e6 / float64(events), CHUSPerRow: r.chCPU.Seconds() * 1e6 / float64(events),
+		PeakRSSMiB: r.peakRSS >> 20}
+}
+
+// table renders runs as the README's markdown table.
+func table(runs []run) string {
+	var sb strings.Builder
+	sb.WriteString("| consumer | run | rows/s | wall (first row) | ingest CPU/record | ClickHouse CPU/row | peak RSS |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range runs {
+		fmt.Fprintf(&sb, "| %s | %d | %.0f | %.2f s (%.2f s) | %.1f µs | %.1f µs | %d MiB |\n",
+			r.Consumer, r.Run, r.RowsPerSec, r.WallSeconds, r.FirstRowSeconds, r.IngestUSPerRec, r.CHUSPerRow, r.PeakRSSMiB)
+	}
+	return sb.String()
 }
 
 type result struct {
 	wall, ingestCPU, chCPU time.Duration
+	firstRow               time.Duration // from launch: start-up, migrations and the group join
 	rowsPerSec             float64
 	peakRSS                int64
 }
 
-func publishMetrics(ctx context.Context, b *testing.B, env *testenv.Env, n int) {
+func publishEvents(ctx context.Context, b *testing.B, env *testenv.Env, j job) {
+	n := j.n
 	conn, err := publish.Dial(ctx, publish.DialConfig{
 		Config:  publish.Config{Source: "//tributary/bench"},
 		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Provision: true,
@@ -80,12 +167,7 @@ func publishMetrics(ctx context.Context, b *testing.B, env *testenv.Env, n int) 
 	}
 	start := time.Now()
 	for i := range n {
-		p := schemas.MetricSample{
-			TelemetrySource: schemas.TelemetrySource{Host: fmt.Sprintf("host-%02d", i%40), Service: "api"},
-			Name:            []string{"cpu.usage", "mem.used", "net.rx", "disk.io"}[i%4],
-			Value:           float64(i%1000) / 10,
-			Labels:          map[string]string{"zone": "a"},
-		}
+		p := j.event(i)
 		e, err := schemas.NewEvent("//tributary/bench", "acme", p)
 		if err != nil {
 			b.Fatal(err)
@@ -96,10 +178,16 @@ func publishMetrics(ctx context.Context, b *testing.B, env *testenv.Env, n int) 
 	if acked.Load() != int64(n) {
 		b.Fatalf("published %d of %d (%d failed)", acked.Load(), n, failed.Load())
 	}
-	b.Logf("published %d metrics to Kafka in %s", n, time.Since(start).Round(time.Millisecond))
+	b.Logf("published %d events (%s) in %s", n, j.name, time.Since(start).Round(time.Millisecond))
 }
 
+// buildIngest builds tributary-ingest from this tree, or returns
+// INGEST_BIN when set: a binary built elsewhere (another commit), so
+// before and after are measured by the same harness on the same stack.
 func buildIngest(b *testing.B) string {
+	if bin := os.Getenv("INGEST_BIN"); bin != "" {
+		return bin
+	}
 	bin := filepath.Join(b.TempDir(), "tributary-ingest")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/tributary-io/tributary/consumers/cmd/tributary-ingest").CombinedOutput()
 	if err != nil {
@@ -108,7 +196,7 @@ func buildIngest(b *testing.B) string {
 	return bin
 }
 
-func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db string, extra []string) result {
+func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db string, j job, extra []string) result {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -144,18 +232,19 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 		case <-ctx.Done():
 			return
 		}
-		resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=" + strconv.Itoa(profileSeconds()))
-		if err != nil {
+		fetch("http://"+addr+"/debug/pprof/profile?seconds="+strconv.Itoa(profileSeconds()), filepath.Join(outDir(), j.prefix()+".cpu.pprof"))
+	}()
+
+	// And what holds memory: the heap 2s into the busy part.
+	go func() {
+		select {
+		case <-flowing:
+		case <-ctx.Done():
 			return
 		}
-		defer resp.Body.Close()
-		_ = os.MkdirAll(outDir(), 0o755)
-		f, err := os.Create(filepath.Join(outDir(), "ingest.cpu.pprof"))
-		if err != nil {
-			return
-		}
-		defer f.Close()
-		_, _ = io.Copy(f, resp.Body)
+		time.Sleep(2 * time.Second)
+		fetch("http://"+addr+"/debug/pprof/heap", filepath.Join(outDir(), j.prefix()+".heap.pprof"))
+		fetch("http://"+addr+"/debug/pprof/heap?debug=1", filepath.Join(outDir(), j.prefix()+".heap.txt"))
 	}()
 
 	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}})
@@ -164,18 +253,22 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	}
 	defer conn.Close()
 	var peak int64
-	err = poll.Until(ctx, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
+	var firstRow time.Duration
+	// Every 100ms: each count() costs ClickHouse 1-2ms of CPU, so polling
+	// every 20ms added ~1.5-3us per row to the ClickHouse CPU measured.
+	err = poll.Until(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
 		peak = max(peak, rssOf(cmd.Process.Pid))
 		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.telemetry_metrics").Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`."+j.table).Scan(&n); err != nil {
 			return false, err
 		}
 		if n > 0 && flowing != nil {
+			firstRow = time.Since(start)
 			close(flowing)
 			flowing = nil
 		}
-		if n < records {
-			return false, fmt.Errorf("%d of %d rows", n, records)
+		if n < uint64(j.n) {
+			return false, fmt.Errorf("%d of %d rows", n, j.n)
 		}
 		return true, nil
 	})
@@ -185,9 +278,35 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 		b.Fatalf("ingest did not land the backlog: %v\n%s", err, tail(string(log), 3000))
 	}
 	ingestCPU := cpuOf(cmd.Process.Pid)
+	// What it waited on, when INGEST_FLAGS has -profile-contention.
+	if strings.Contains(strings.Join(extra, " "), "-profile-contention") {
+		fetch("http://"+addr+"/debug/pprof/block", filepath.Join(outDir(), j.prefix()+".block.pprof"))
+		fetch("http://"+addr+"/debug/pprof/mutex", filepath.Join(outDir(), j.prefix()+".mutex.pprof"))
+	}
+	// Its log beside the profile: the start-up steps are timed there.
+	if log, err := os.ReadFile(logPath); err == nil {
+		_ = os.WriteFile(filepath.Join(outDir(), j.prefix()+".log"), log, 0o644)
+	}
 	chCPU := cpuOf(chPID) - chStart
 	<-profDone // the ingest idles from here: the profile holds the busy part
-	return result{wall: wall, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: records / wall.Seconds(), peakRSS: peak}
+	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: float64(j.n) / wall.Seconds(), peakRSS: peak}
+}
+
+// fetch saves url's body to path; a failure leaves no file, which is
+// all a profile the run does not depend on needs.
+func fetch(url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	_ = os.MkdirAll(filepath.Dir(path), 0o755)
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
 }
 
 func profileSeconds() int {
