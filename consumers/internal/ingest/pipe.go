@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/tributary-io/tributary/infra/clickhouse"
 )
 
 // AsyncWriter is the writer contract of the batch path: WriteAsync queues
@@ -40,7 +43,12 @@ type PipeConfig struct {
 	// Workers is how many goroutines make rows (decode and validate,
 	// the bulk of the CPU); default runtime.GOMAXPROCS.
 	Workers int
-	Logger  *slog.Logger
+	// Backoff is how long a nack waits after the first of a run of
+	// failures, doubling with each to at most MaxBackoff (defaults 100ms
+	// and 5s, the router's retry backoff): a redelivered message that fails
+	// again — its dead-letter destination down — must not spin the pipe.
+	Backoff, MaxBackoff time.Duration
+	Logger              *slog.Logger
 }
 
 // Validate reports every missing field at once.
@@ -57,6 +65,9 @@ func (c PipeConfig) Validate() error {
 	}
 	if c.Workers < 0 {
 		errs = append(errs, fmt.Errorf("pipe: Workers must not be negative, got %d", c.Workers))
+	}
+	if c.Backoff < 0 || c.MaxBackoff < 0 {
+		errs = append(errs, fmt.Errorf("pipe: Backoff %s and MaxBackoff %s must not be negative", c.Backoff, c.MaxBackoff))
 	}
 	return errors.Join(errs...)
 }
@@ -92,6 +103,7 @@ type Pipe struct {
 	started chan struct{}
 	stopped chan struct{}
 	pending sync.WaitGroup // messages taken and not yet acked or nacked
+	fails   atomic.Int64   // failures in a row, for the nack backoff
 }
 
 // NewPipe checks cfg; it does no I/O.
@@ -101,6 +113,12 @@ func NewPipe(cfg PipeConfig) (*Pipe, error) {
 	}
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Backoff == 0 {
+		cfg.Backoff = 100 * time.Millisecond
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 5 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -177,6 +195,7 @@ func (p *Pipe) finish(msg *message.Message, start time.Time, end func(error), ro
 	}
 	switch {
 	case err == nil:
+		p.fails.Store(0)
 		msg.Ack()
 		p.cfg.Sink.Inserted(row)
 		p.done(end, nil)
@@ -184,19 +203,33 @@ func (p *Pipe) finish(msg *message.Message, start time.Time, end func(error), ro
 		go func() {
 			derr := p.cfg.DeadLetter(msg, err)
 			if derr != nil {
-				msg.Nack()
-			} else {
-				msg.Ack()
+				p.nack(msg, end, derr)
+				return
 			}
-			p.done(end, derr)
+			msg.Ack()
+			p.done(end, nil)
 		}()
-	default:
-		if !errors.Is(err, context.Canceled) {
-			p.log.Warn("handling failed; the message is nacked for redelivery", "event_id", msg.UUID, "err", err)
-		}
+	case errors.Is(err, context.Canceled) || errors.Is(err, clickhouse.ErrClosed):
+		// Shutting down: hand the message back at once.
 		msg.Nack()
 		p.done(end, err)
+	default:
+		p.log.Warn("handling failed; the message is nacked for redelivery", "event_id", msg.UUID, "err", err)
+		go p.nack(msg, end, err)
 	}
+}
+
+// backoff is the wait before the nack of the n-th failure in a row.
+func (c PipeConfig) backoff(n int64) time.Duration {
+	return min(c.Backoff<<min(max(n-1, 0), 16), c.MaxBackoff)
+}
+
+// nack hands msg back for redelivery after the backoff of the current run
+// of failures. It blocks: call it on a goroutine of its own.
+func (p *Pipe) nack(msg *message.Message, end func(error), err error) {
+	time.Sleep(p.cfg.backoff(p.fails.Add(1)))
+	msg.Nack()
+	p.done(end, err)
 }
 
 func (p *Pipe) done(end func(error), err error) {

@@ -261,3 +261,15 @@ func TestPipeWorkers(t *testing.T) {
 	}
 	<-ran
 }
+
+func TestPipeBackoff(t *testing.T) {
+	c := PipeConfig{Backoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second}
+	for _, tt := range []struct {
+		n    int64
+		want time.Duration
+	}{{1, 100 * time.Millisecond}, {2, 200 * time.Millisecond}, {4, 800 * time.Millisecond}, {7, 5 * time.Second}, {1000, 5 * time.Second}} {
+		if got := c.backoff(tt.n); got != tt.want {
+			t.Errorf("backoff(%d) = %s, want %s", tt.n, got, tt.want)
+		}
+	}
+}
