@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -52,30 +53,50 @@ func BenchmarkIngestFreshness(b *testing.B) {
 		b.Fatalf("dial: %v", err)
 	}
 	defer conn.Close()
-	for b.Loop() {
+	// Each run's fresh group starts from the earliest offset, so it first
+	// reads what the runs before it published: published counts it, and
+	// timing starts once the table holds it all.
+	published := 0
+	var rows []freshnessRow
+	for n := 1; b.Loop(); n++ {
 		db := fmt.Sprintf("fresh_%d", time.Now().UnixNano())
 		stop := startIngest(ctx, b, env, bin, db)
 		ch, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}})
 		if err != nil {
 			b.Fatal(err)
 		}
+		base := uint64(published)
+		if err := waitRows(ctx, ch, db, base); err != nil {
+			b.Fatalf("earlier runs' events: %v", err)
+		}
 		// A first trickle, so the group join and the first insert are behind
 		// us before anything is timed.
-		base := uint64(measureFreshness(ctx, b, conn, ch, db, 100, 0).events)
+		warm := measureFreshness(ctx, b, conn, ch, db, 100, base, true).events
+		base += uint64(warm)
+		published += warm
 		var lines []string
 		for _, rate := range freshnessRates {
-			f := measureFreshness(ctx, b, conn, ch, db, rate, base)
+			f := measureFreshness(ctx, b, conn, ch, db, rate, base, false)
 			base += uint64(f.events)
+			published += f.events
 			lines = append(lines, fmt.Sprintf("| %d | %.0f | %d | %s | %s | %s |", rate, f.achieved, f.events,
 				f.p50.Round(time.Millisecond), f.p99.Round(time.Millisecond), f.max.Round(time.Millisecond)))
 			b.ReportMetric(f.p99.Seconds(), fmt.Sprintf("p99-s@%dk/s", rate/1000))
+			rows = append(rows, freshnessRow{Run: n, Target: rate, Published: f.achieved, Events: f.events,
+				P50Ms: ms(f.p50), P99Ms: ms(f.p99), MaxMs: ms(f.max)})
 		}
 		ch.Close()
 		stop()
 		fmt.Printf("\nfreshness (event time to row visible), tributary-ingest %s:\n| target events/s | published/s | events | p50 | p99 | max |\n|---|---|---|---|---|---|\n%s\n",
 			strings.Join(ingestFlags(), " "), strings.Join(lines, "\n"))
 	}
+	if data, err := json.MarshalIndent(rows, "", "  "); err == nil {
+		_ = os.MkdirAll(outDir(), 0o755)
+		_ = os.WriteFile(filepath.Join(outDir(), "bench-ingest-freshness.json"), data, 0o644)
+	}
 }
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 type freshness struct {
 	events        int
@@ -83,12 +104,23 @@ type freshness struct {
 	p50, p99, max time.Duration
 }
 
+// freshnessRow is one line of out/bench-ingest-freshness.json.
+type freshnessRow struct {
+	Run       int     `json:"run"`
+	Target    int     `json:"target_events_per_s"`
+	Published float64 `json:"published_events_per_s"`
+	Events    int     `json:"events"`
+	P50Ms     float64 `json:"p50_ms"`
+	P99Ms     float64 `json:"p99_ms"`
+	MaxMs     float64 `json:"max_ms"`
+}
+
 // measureFreshness publishes at rate for freshnessFor and waits until every
 // event is visible; base is the number of rows already in the table.
-func measureFreshness(ctx context.Context, b *testing.B, conn *publish.Conn, ch clickhouse.Conn, db string, rate int, base uint64) freshness {
+func measureFreshness(ctx context.Context, b *testing.B, conn *publish.Conn, ch clickhouse.Conn, db string, rate int, base uint64, warmUp bool) freshness {
 	n := rate * int(freshnessFor/time.Second)
-	if base == 0 {
-		n = rate // the warm-up: one second
+	if warmUp {
+		n = rate // one second
 	}
 	times := make([]time.Time, n)
 	var failed atomic.Int64
@@ -182,6 +214,20 @@ func measureFreshness(ctx context.Context, b *testing.B, conn *publish.Conn, ch 
 	}
 	slices.Sort(lat)
 	return freshness{events: n, achieved: achieved, p50: lat[n/2], p99: lat[n*99/100], max: lat[n-1]}
+}
+
+// waitRows waits until db's metrics table holds at least n rows.
+func waitRows(ctx context.Context, ch clickhouse.Conn, db string, n uint64) error {
+	return poll.Until(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+		var c uint64
+		if err := ch.QueryRow(ctx, "SELECT count() FROM `"+db+"`.telemetry_metrics").Scan(&c); err != nil {
+			return false, err
+		}
+		if c < n {
+			return false, fmt.Errorf("%d of %d rows", c, n)
+		}
+		return true, nil
+	})
 }
 
 func last[T any, V any](s []T, f func(T) V) V {

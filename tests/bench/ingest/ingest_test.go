@@ -89,18 +89,48 @@ func benchIngest(b *testing.B, j job) {
 	if os.Getenv("INGEST_BIN") != "" {
 		label += " (" + filepath.Base(os.Getenv("INGEST_BIN")) + ")"
 	}
+	// On the Kafka metrics job the peer runs right after each of our runs,
+	// on the same records (BENCH_PEER=off leaves it out: its first build
+	// takes about 80 s).
+	peer := j.file == kafkaMetrics.file && os.Getenv("BENCH_PEER") != "off"
+	var connect string
+	if peer {
+		connect = buildConnect(b)
+	}
 	var runs []run
-	for b.Loop() {
+	var ratios []string
+	lastPeerDB := ""
+	for n := 1; b.Loop(); n++ {
 		db := fmt.Sprintf("bench_%d", time.Now().UnixNano())
 		r := runIngest(ctx, b, env, bin, db, j, extra)
 		b.ReportMetric(r.rowsPerSec, "rows/s")
 		b.ReportMetric(r.ingestCPU.Seconds()*1e6/float64(j.n), "ingest-µs/record")
 		b.ReportMetric(r.chCPU.Seconds()*1e6/float64(j.n), "clickhouse-µs/row")
 		b.ReportMetric(float64(r.peakRSS)/(1<<20), "peak-MiB")
-		runs = append(runs, r.row(label, len(runs)+1, j.n))
-		fmt.Printf("\n%s\n", table(runs[len(runs)-1:]))
+		these := []run{r.row(label, n, j.n)}
+		if peer {
+			lastPeerDB = fmt.Sprintf("peer_%d", time.Now().UnixNano())
+			p := runConnect(ctx, b, env, connect, lastPeerDB, j)
+			these = append(these, p.row(peerLabel, n, j.n))
+			ratios = append(ratios, fmt.Sprintf("run %d: %.2f× Redpanda Connect's rows/s, %.2f× its CPU per record, %.2f× its ClickHouse CPU per row",
+				n, r.rowsPerSec/p.rowsPerSec, r.ingestCPU.Seconds()/p.ingestCPU.Seconds(), r.chCPU.Seconds()/p.chCPU.Seconds()))
+		}
+		runs = append(runs, these...)
+		fmt.Printf("\n%s\n", table(these))
 	}
-	fmt.Printf("\n%s, %d events, all runs:\n%s\n", j.name, j.n, table(runs))
+	if peer {
+		k := rawKafka(ctx, b, env)
+		c := rawInsert(ctx, b, env, lastPeerDB)
+		runs = append(runs, k.row("limit: raw kafka-go, read and mark only", 0, j.n), c.row("limit: clickhouse-client Native insert", 0, j.n))
+		best := 0.0
+		for _, r := range runs {
+			if r.Consumer == label {
+				best = max(best, r.RowsPerSec)
+			}
+		}
+		ratios = append(ratios, fmt.Sprintf("best of ours: %.2f of raw kafka-go's rate, %.2f of clickhouse-client's", best/k.rowsPerSec, best/c.rowsPerSec))
+	}
+	fmt.Printf("\n%s, %d events, all runs:\n%s\n%s\n", j.name, j.n, table(runs), strings.Join(ratios, "\n"))
 	if data, err := json.MarshalIndent(runs, "", "  "); err == nil {
 		_ = os.MkdirAll(outDir(), 0o755)
 		_ = os.WriteFile(filepath.Join(outDir(), "bench-ingest-"+j.file+".json"), data, 0o644)
@@ -129,7 +159,7 @@ func (r result) row(consumer string, n, events int) run {
 // table renders runs as the README's markdown table.
 func table(runs []run) string {
 	var sb strings.Builder
-	sb.WriteString("| consumer | run | rows/s | wall (first row) | ingest CPU/record | ClickHouse CPU/row | peak RSS |\n|---|---|---|---|---|---|---|\n")
+	sb.WriteString("| consumer | run | rows/s | wall (first row) | consumer CPU/record | ClickHouse CPU/row | peak RSS |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
 		fmt.Fprintf(&sb, "| %s | %d | %.0f | %.2f s (%.2f s) | %.1f µs | %.1f µs | %d MiB |\n",
 			r.Consumer, r.Run, r.RowsPerSec, r.WallSeconds, r.FirstRowSeconds, r.IngestUSPerRec, r.CHUSPerRow, r.PeakRSSMiB)
@@ -247,31 +277,7 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 		fetch("http://"+addr+"/debug/pprof/heap?debug=1", filepath.Join(outDir(), j.prefix()+".heap.txt"))
 	}()
 
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	var peak int64
-	var firstRow time.Duration
-	// Every 100ms: each count() costs ClickHouse 1-2ms of CPU, so polling
-	// every 20ms added ~1.5-3us per row to the ClickHouse CPU measured.
-	err = poll.Until(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
-		peak = max(peak, rssOf(cmd.Process.Pid))
-		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`."+j.table).Scan(&n); err != nil {
-			return false, err
-		}
-		if n > 0 && flowing != nil {
-			firstRow = time.Since(start)
-			close(flowing)
-			flowing = nil
-		}
-		if n < uint64(j.n) {
-			return false, fmt.Errorf("%d of %d rows", n, j.n)
-		}
-		return true, nil
-	})
+	firstRow, peak, err := landed(ctx, env, cmd, start, db, j, func() { close(flowing) })
 	wall := time.Since(start)
 	if err != nil {
 		log, _ := os.ReadFile(logPath)
@@ -290,6 +296,40 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	chCPU := cpuOf(chPID) - chStart
 	<-profDone // the ingest idles from here: the profile holds the busy part
 	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: float64(j.n) / wall.Seconds(), peakRSS: peak}
+}
+
+// landed waits until db's table holds the job's n rows, sampling the peak
+// RSS of the consumer cmd (started at start) as it goes; firstRow is called
+// once, when the first rows are there, and its time returned.
+func landed(ctx context.Context, env *testenv.Env, cmd *exec.Cmd, start time.Time, db string, j job, firstRow func()) (time.Duration, int64, error) {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close()
+	var peak int64
+	var first time.Duration
+	// Every 100ms: each count() costs ClickHouse 1-2ms of CPU, so polling
+	// every 20ms added ~1.5-3us per row to the ClickHouse CPU measured.
+	err = poll.Until(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
+		peak = max(peak, rssOf(cmd.Process.Pid))
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`."+j.table).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 && first == 0 {
+			first = time.Since(start)
+			firstRow()
+		}
+		if n < uint64(j.n) {
+			if exited(cmd.Process.Pid) {
+				return true, fmt.Errorf("%s exited with %d of %d rows", filepath.Base(cmd.Path), n, j.n)
+			}
+			return false, fmt.Errorf("%d of %d rows", n, j.n)
+		}
+		return true, nil
+	})
+	return first, peak, err
 }
 
 // fetch saves url's body to path; a failure leaves no file, which is
@@ -368,6 +408,18 @@ func owns(pid int, port string) bool {
 		}
 	}
 	return false
+}
+
+// exited tells whether pid has ended (a zombie not yet waited for, or gone):
+// a consumer that died will land nothing more.
+func exited(pid int) bool {
+	data, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return true
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z'
 }
 
 // cpuOf is a process's user+system CPU time so far.

@@ -16,7 +16,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	chmig "github.com/tributary-io/tributary/infra/clickhouse"
-	"github.com/tributary-io/tributary/infra/poll"
 	"github.com/tributary-io/tributary/tests/testenv"
 )
 
@@ -24,6 +23,7 @@ import (
 // sql_insert with the ClickHouse driver out), configured as the ingest
 // issue measured it: batches of 5,000 rows or 200 ms, 4 in flight.
 const (
+	peerLabel     = "Redpanda Connect v4.61.0 (kafka_franz → sql_insert)"
 	peerBatchRows = 5000
 	peerBatchWait = "200ms"
 	peerInFlight  = 4
@@ -108,9 +108,10 @@ func prepareDatabase(ctx context.Context, b *testing.B, env *testenv.Env, db str
 	}
 }
 
-// runConnect runs the peer on the backlog into a fresh database and group,
-// measured like runIngest: from launch until the table holds every record.
-func runConnect(ctx context.Context, b *testing.B, env *testenv.Env, bin, db string) result {
+// runConnect runs the peer on the Kafka metrics backlog into a fresh
+// database and group, measured like runIngest: from launch until the table
+// holds every record.
+func runConnect(ctx context.Context, b *testing.B, env *testenv.Env, bin, db string, j job) result {
 	prepareDatabase(ctx, b, env, db)
 	dir := b.TempDir()
 	cfg := filepath.Join(dir, "connect.yaml")
@@ -132,47 +133,19 @@ func runConnect(ctx context.Context, b *testing.B, env *testenv.Env, bin, db str
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() { _ = cmd.Process.Kill(); <-exited }()
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	// A peer that cannot write retries for ever: a run that lands nothing
-	// for a minute is a broken configuration, not a slow peer.
+	// in a few minutes is a broken configuration, not a slow peer.
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-
-	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{env.ClickHouseAddr}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close()
-	var peak int64
-	err = poll.Until(ctx, 20*time.Millisecond, func(ctx context.Context) (bool, error) {
-		peak = max(peak, rssOf(cmd.Process.Pid))
-		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`.telemetry_metrics").Scan(&n); err != nil {
-			return false, err
-		}
-		if n >= records {
-			return true, nil
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			return true, fmt.Errorf("Redpanda Connect exited (%v) with %d of %d rows", err, n, records)
-		default:
-		}
-		if n == 0 && time.Since(start) > time.Minute {
-			return true, fmt.Errorf("no rows after a minute")
-		}
-		return false, fmt.Errorf("%d of %d rows", n, records)
-	})
+	firstRow, peak, err := landed(ctx, env, cmd, start, db, j, func() {})
 	wall := time.Since(start)
 	if err != nil {
 		log, _ := os.ReadFile(logPath)
 		b.Fatalf("Redpanda Connect did not land the backlog: %v\n%s", err, tail(string(log), 3000))
 	}
-	return result{wall: wall, ingestCPU: cpuOf(cmd.Process.Pid), chCPU: cpuOf(chPID) - chStart,
-		rowsPerSec: records / wall.Seconds(), peakRSS: peak}
+	return result{wall: wall, firstRow: firstRow, ingestCPU: cpuOf(cmd.Process.Pid), chCPU: cpuOf(chPID) - chStart,
+		rowsPerSec: float64(j.n) / wall.Seconds(), peakRSS: peak}
 }
 
 // rawKafka is the client's own limit: kafka-go reading the backlog in a
@@ -201,7 +174,7 @@ func rawKafka(ctx context.Context, b *testing.B, env *testenv.Env) result {
 		}
 	}
 	wall := time.Since(first)
-	return result{wall: wall, ingestCPU: selfCPU() - cpu0, rowsPerSec: records / wall.Seconds()}
+	return result{wall: wall, ingestCPU: selfCPU() - cpu0, rowsPerSec: float64(records) / wall.Seconds()}
 }
 
 // rawInsert is ClickHouse's own limit: clickhouse-client inserting the
@@ -240,7 +213,7 @@ func rawInsert(ctx context.Context, b *testing.B, env *testenv.Env, src string) 
 		b.Fatalf("clickhouse-client insert: %v\n%s", err, out)
 	}
 	wall := time.Since(start)
-	return result{wall: wall, chCPU: cpuOf(chPID) - ch0, rowsPerSec: records / wall.Seconds()}
+	return result{wall: wall, chCPU: cpuOf(chPID) - ch0, rowsPerSec: float64(records) / wall.Seconds()}
 }
 
 // selfCPU is this process's user+system CPU time so far.
@@ -250,25 +223,4 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// BenchmarkPeerKafkaMetrics runs the peer and the raw limits on the Kafka
-// metrics job.
-func BenchmarkPeerKafkaMetrics(b *testing.B) {
-	env := testenv.Private(b)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	publishMetrics(ctx, b, env, records)
-	bin := buildConnect(b)
-	for b.Loop() {
-		db := fmt.Sprintf("peer_%d", time.Now().UnixNano())
-		r := runConnect(ctx, b, env, bin, db)
-		fmt.Printf("\nRedpanda Connect: %d records in %.2fs = %.0f rows/s; its CPU %.2fs (%.1f µs/record); ClickHouse CPU %.2fs (%.1f µs/row); peak RSS %d MiB\n",
-			records, r.wall.Seconds(), r.rowsPerSec, r.ingestCPU.Seconds(), r.ingestCPU.Seconds()*1e6/records,
-			r.chCPU.Seconds(), r.chCPU.Seconds()*1e6/records, r.peakRSS>>20)
-		k := rawKafka(ctx, b, env)
-		fmt.Printf("raw kafka-go: %.0f records/s, %.1f µs/record\n", k.rowsPerSec, k.ingestCPU.Seconds()*1e6/records)
-		c := rawInsert(ctx, b, env, db)
-		fmt.Printf("clickhouse-client Native insert: %.0f rows/s, ClickHouse %.1f µs/row\n", c.rowsPerSec, c.chCPU.Seconds()*1e6/records)
-	}
 }
