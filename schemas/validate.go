@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+	"unsafe"
 )
 
 // Validate checks an envelope and its payload against limits: size first (so
@@ -105,7 +106,7 @@ var envelopeKinds = map[string]error{
 
 func checkEnvelope(c *checker, env Envelope, now time.Time) {
 	c.kinds = envelopeKinds
-	c.fields(envelopeFields, reflect.ValueOf(env), "")
+	c.fields(envelopeFields, unsafe.Pointer(&env), "")
 	c.kinds = nil
 	checkTime(c, env.Time, now)
 }
@@ -116,11 +117,11 @@ func checkTime(c *checker, t, now time.Time) {
 	if t.IsZero() || now.IsZero() {
 		return
 	}
-	ts := t.UTC().Format(time.RFC3339Nano)
+	ts := func() string { return t.UTC().Format(time.RFC3339Nano) }
 	if t.Before(now.Add(-c.limits.MaxPast)) {
-		c.fail("time", ts, ErrClockSkew, "is more than %s before now (%s)", c.limits.MaxPast, now.UTC().Format(time.RFC3339))
+		c.fail("time", ts(), ErrClockSkew, "is more than %s before now (%s)", c.limits.MaxPast, now.UTC().Format(time.RFC3339))
 	}
 	if t.After(now.Add(c.limits.MaxFuture)) {
-		c.fail("time", ts, ErrClockSkew, "is more than %s after now (%s)", c.limits.MaxFuture, now.UTC().Format(time.RFC3339))
+		c.fail("time", ts(), ErrClockSkew, "is more than %s after now (%s)", c.limits.MaxFuture, now.UTC().Format(time.RFC3339))
 	}
 }

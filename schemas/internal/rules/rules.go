@@ -77,6 +77,15 @@ type Field struct {
 	Fields []Field // members of an Object or OptionalObject
 	// NotBeforeIndex locates Rule.NotBefore's sibling in the enclosing struct.
 	NotBeforeIndex []int
+
+	// Offset is where the field sits in the enclosing struct, in bytes,
+	// and NotBeforeOffset where Rule.NotBefore's sibling does: with GoKind
+	// (the Go kind, e.g. reflect.Int32 for an Int) and Elem (an
+	// OptionalObject's struct type) they let a validator or decoder reach
+	// the field without reflect on every event.
+	Offset, NotBeforeOffset uintptr
+	GoKind                  reflect.Kind
+	Elem                    reflect.Type
 }
 
 // Enumerated is implemented by string types whose values are a closed set.
@@ -112,8 +121,10 @@ func plan(t reflect.Type, refine map[string][]string) ([]Field, error) {
 			}
 			for _, f := range sub {
 				f.Index = append([]int{sf.Index[0]}, f.Index...)
+				f.Offset += sf.Offset
 				if f.NotBeforeIndex != nil {
 					f.NotBeforeIndex = append([]int{sf.Index[0]}, f.NotBeforeIndex...)
+					f.NotBeforeOffset += sf.Offset
 				}
 				out = append(out, f)
 			}
@@ -142,6 +153,7 @@ func plan(t reflect.Type, refine map[string][]string) ([]Field, error) {
 			return nil, fmt.Errorf("field %s: notbefore=%s must name a sibling time", f.Name, f.Rule.NotBefore)
 		}
 		out[i].NotBeforeIndex = out[j].Index
+		out[i].NotBeforeOffset = out[j].Offset
 	}
 	return out, nil
 }
@@ -176,7 +188,7 @@ func splitOptions(tag string) ([]string, map[string][]string) {
 }
 
 func field(sf reflect.StructField, name string, opts []string, children map[string][]string) (Field, error) {
-	f := Field{Name: name, Index: sf.Index}
+	f := Field{Name: name, Index: sf.Index, Offset: sf.Offset, GoKind: sf.Type.Kind()}
 	t := sf.Type
 	switch {
 	case t == timeType:
@@ -203,6 +215,7 @@ func field(sf reflect.StructField, name string, opts []string, children map[stri
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
 		f.Kind = OptionalObject
 		t = t.Elem()
+		f.Elem = t
 	default:
 		return Field{}, fmt.Errorf("type %s has no rules", t)
 	}
