@@ -161,6 +161,9 @@ func (e Envelope) decodeData() (Payload, error) {
 			Reason: fmt.Sprintf("is not supported for %s (want %q)", info.Short(), info.SchemaVersion),
 			Kind:   ErrUnsupportedVersion}
 	}
+	if p, ok := info.fast(e.Data); ok {
+		return p, nil
+	}
 	p, err := info.decode(e.Data)
 	if err != nil {
 		field := memberOf(e.Data, info.GoType, info.fields, "")

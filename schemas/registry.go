@@ -82,6 +82,9 @@ type TypeInfo struct {
 	decode func(data []byte) (Payload, error)
 	// check applies fields to a payload of GoType (or a pointer to one).
 	check func(c *checker, p Payload)
+	// fast is decode for data in the plain form (fastDecode); false
+	// means decode and checkJSON must judge it.
+	fast func(data []byte) (Payload, bool)
 }
 
 // Short is the type without TypePrefix ("auth.login.failed"); it prefixes
@@ -114,6 +117,13 @@ func register[T Payload](schemaVersion, table string) TypeInfo {
 			} else {
 				panic(fmt.Sprintf("schemas: a %T claims event type %s, registered for %s", p, typ, reflect.TypeFor[T]()))
 			}
+		},
+		fast: func(data []byte) (Payload, bool) {
+			var v T
+			if !fastDecode(data, fields, unsafe.Pointer(&v)) {
+				return nil, false
+			}
+			return v, true
 		},
 		decode: func(data []byte) (Payload, error) {
 			var v T
