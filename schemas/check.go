@@ -64,19 +64,16 @@ func mustPlan(t reflect.Type) []rules.Field {
 	return fs
 }
 
-// fields applies the rules of fs to the struct at v; prefix is the JSON
-// path of v ("geo.") for error messages. It reads each field at its
+// fields applies the rules of fs to the struct at v; each field is named
+// by its path from the top (rules.Field.Path, "geo.lat"). It reads each field at its
 // planned offset (rules.Field.Offset) rather than through reflect, which
 // boxed every time and list and cost a tenth of the ingest's CPU: v must
 // point to a value of the struct type fs was planned from.
-func (c *checker) fields(fs []rules.Field, v unsafe.Pointer, prefix string) {
+func (c *checker) fields(fs []rules.Field, v unsafe.Pointer) {
 	for i := range fs {
 		f := &fs[i]
 		fv := unsafe.Add(v, f.Offset)
-		name := f.Name
-		if prefix != "" {
-			name = prefix + f.Name
-		}
+		name := f.Path
 		switch f.Kind {
 		case rules.String:
 			c.string(name, -1, *(*string)(fv), f.Rule)
@@ -116,10 +113,10 @@ func (c *checker) fields(fs []rules.Field, v unsafe.Pointer, prefix string) {
 				c.fail(name, "", ErrInvalid, "is required")
 				continue
 			}
-			c.fields(f.Fields, fv, name+".")
+			c.fields(f.Fields, fv)
 		case rules.OptionalObject:
 			if p := *(*unsafe.Pointer)(fv); p != nil {
-				c.fields(f.Fields, p, name+".")
+				c.fields(f.Fields, p)
 			}
 		}
 	}

@@ -24,10 +24,13 @@ import (
 // would have decoded the same value and checkJSON found nothing, and
 // neither is run. It reads and writes fields at their planned offsets
 // (checkPlanned holds every planned type to its plan). On a metric it is
-// about five times faster than the two passes it replaces, and allocates
+// several times faster than the two passes it replaces, and allocates
 // only the values it keeps.
 func fastDecode(data []byte, fs []rules.Field, v unsafe.Pointer) bool {
 	d := fastDecoder{data: data}
+	if len(data) <= shareMax {
+		d.text = string(data)
+	}
 	d.ws()
 	if !d.object(fs, v) {
 		return false
@@ -39,6 +42,24 @@ func fastDecode(data []byte, fs []rules.Field, v unsafe.Pointer) bool {
 type fastDecoder struct {
 	data []byte
 	i    int
+	// text is one copy of a small body that the strings decoded from it
+	// share (they are unescaped, so each is a substring): one allocation
+	// per event instead of one per string. A string kept for long keeps
+	// the whole body alive, hence the bound.
+	text string
+}
+
+// shareMax bounds the bodies whose strings share one copy.
+const shareMax = 1024
+
+// keep returns s, just scanned by str (its closing quote consumed), as a
+// string that outlives data.
+func (d *fastDecoder) keep(s []byte) string {
+	if d.text == "" {
+		return string(s)
+	}
+	end := d.i - 1
+	return d.text[end-len(s) : end]
 }
 
 func (d *fastDecoder) ws() {
@@ -153,7 +174,7 @@ func (d *fastDecoder) value(f *rules.Field, p unsafe.Pointer) bool {
 		}
 		s, _, ok := d.str()
 		if ok {
-			*(*string)(p) = string(s)
+			*(*string)(p) = d.keep(s)
 		}
 		return ok
 	case rules.Time:
@@ -267,7 +288,7 @@ func (d *fastDecoder) list(p unsafe.Pointer) bool {
 		if !ok {
 			return false
 		}
-		items = append(items, string(s))
+		items = append(items, d.keep(s))
 		if d.next(',') {
 			d.i++
 			continue
@@ -303,6 +324,7 @@ func (d *fastDecoder) stringMap(p unsafe.Pointer) bool {
 		if _, dup := m[string(k)]; dup {
 			return false
 		}
+		key := d.keep(k)
 		if !d.next(':') {
 			return false
 		}
@@ -314,7 +336,7 @@ func (d *fastDecoder) stringMap(p unsafe.Pointer) bool {
 		if !ok {
 			return false
 		}
-		m[string(k)] = string(v)
+		m[key] = d.keep(v)
 		if d.next(',') {
 			d.i++
 			continue

@@ -111,9 +111,9 @@ func register[T Payload](schemaVersion, table string) TypeInfo {
 		fields:        fields,
 		check: func(c *checker, p Payload) {
 			if v, ok := p.(T); ok {
-				c.fields(fields, unsafe.Pointer(&v), "")
+				c.fields(fields, unsafe.Pointer(&v))
 			} else if v, ok := any(p).(*T); ok && v != nil {
-				c.fields(fields, unsafe.Pointer(v), "")
+				c.fields(fields, unsafe.Pointer(v))
 			} else {
 				panic(fmt.Sprintf("schemas: a %T claims event type %s, registered for %s", p, typ, reflect.TypeFor[T]()))
 			}

@@ -106,7 +106,7 @@ var envelopeKinds = map[string]error{
 
 func checkEnvelope(c *checker, env Envelope, now time.Time) {
 	c.kinds = envelopeKinds
-	c.fields(envelopeFields, unsafe.Pointer(&env), "")
+	c.fields(envelopeFields, unsafe.Pointer(&env))
 	c.kinds = nil
 	checkTime(c, env.Time, now)
 }

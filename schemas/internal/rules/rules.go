@@ -71,6 +71,7 @@ type Rule struct {
 // Field is one JSON member of a struct and its rule.
 type Field struct {
 	Name   string // JSON member name
+	Path   string // from the top-level struct, "geo.lat", for error messages
 	Index  []int  // for reflect.Value.FieldByIndex from the enclosing struct
 	Kind   Kind
 	Rule   Rule
@@ -188,7 +189,7 @@ func splitOptions(tag string) ([]string, map[string][]string) {
 }
 
 func field(sf reflect.StructField, name string, opts []string, children map[string][]string) (Field, error) {
-	f := Field{Name: name, Index: sf.Index, Offset: sf.Offset, GoKind: sf.Type.Kind()}
+	f := Field{Name: name, Path: name, Index: sf.Index, Offset: sf.Offset, GoKind: sf.Type.Kind()}
 	t := sf.Type
 	switch {
 	case t == timeType:
@@ -224,6 +225,7 @@ func field(sf reflect.StructField, name string, opts []string, children map[stri
 		if err != nil {
 			return Field{}, err
 		}
+		prefixPaths(sub, name+".")
 		f.Fields = sub
 	} else if len(children) > 0 {
 		return Field{}, fmt.Errorf("options for members of a %s, which has none", t)
@@ -234,6 +236,13 @@ func field(sf reflect.StructField, name string, opts []string, children map[stri
 		}
 	}
 	return f, f.validate()
+}
+
+func prefixPaths(fs []Field, prefix string) {
+	for i := range fs {
+		fs[i].Path = prefix + fs[i].Path
+		prefixPaths(fs[i].Fields, prefix)
+	}
 }
 
 func (r *Rule) set(opt string) error {
