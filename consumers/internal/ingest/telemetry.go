@@ -3,8 +3,13 @@ package ingest
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
+
+	"github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -100,4 +105,97 @@ func pairs(m map[string]string) (keys, values []string) {
 		values[i] = m[k]
 	}
 	return keys, values
+}
+
+// MetricRow is a telemetry_metrics row as its typed columns: the batch
+// writer appends a batch of them column by column (clickhouse.TypedRow)
+// instead of boxing eleven values per row. Values is MetricValues's row.
+type MetricRow struct {
+	ID                          uuid.UUID
+	Tenant, Host, Service, Name string
+	Value                       float64
+	Unit                        string
+	LabelKeys, LabelValues      []string
+	EventTime, IngestTime       time.Time
+}
+
+// MetricTyped maps a metric sample to its typed telemetry_metrics row,
+// the same row as MetricValues.
+func MetricTyped(env schemas.Envelope, p schemas.Payload, ingest time.Time) (clickhouse.TypedRow, error) {
+	m, ok := p.(schemas.MetricSample)
+	if !ok {
+		return nil, wrongType(MetricsTable, env)
+	}
+	id, err := eventID(MetricsTable, env)
+	if err != nil {
+		return nil, err
+	}
+	keys, values := pairs(m.Labels)
+	return &MetricRow{ID: id, Tenant: env.Tenant, Host: m.Host, Service: m.Service, Name: m.Name, Value: m.Value,
+		Unit: m.Unit, LabelKeys: keys, LabelValues: values, EventTime: env.Time.UTC(), IngestTime: ingest.UTC()}, nil
+}
+
+// Values is the row in MetricsColumns order.
+func (r *MetricRow) Values() []any {
+	return []any{r.ID, r.Tenant, r.Host, r.Service, r.Name, r.Value, r.Unit,
+		r.LabelKeys, r.LabelValues, r.EventTime, r.IngestTime}
+}
+
+// metricColumns are the typed column slices of one batch, reused.
+type metricColumns struct {
+	ids                      []uuid.UUID
+	tenants, hosts, services []string
+	names, units             []string
+	values                   []float64
+	eventTimes, ingestTimes  []time.Time
+}
+
+var metricColumnsPool = sync.Pool{New: func() any { return new(metricColumns) }}
+
+// AppendColumns appends rows, all *MetricRow, in MetricsColumns order.
+func (*MetricRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) error {
+	c := metricColumnsPool.Get().(*metricColumns)
+	defer func() {
+		// Clear the strings so that pooled slices keep no event alive.
+		clear(c.tenants)
+		clear(c.hosts)
+		clear(c.services)
+		clear(c.names)
+		clear(c.units)
+		metricColumnsPool.Put(c)
+	}()
+	*c = metricColumns{ids: c.ids[:0], tenants: c.tenants[:0], hosts: c.hosts[:0], services: c.services[:0],
+		names: c.names[:0], units: c.units[:0], values: c.values[:0], eventTimes: c.eventTimes[:0], ingestTimes: c.ingestTimes[:0]}
+	for _, tr := range rows {
+		r := tr.(*MetricRow)
+		c.ids = append(c.ids, r.ID)
+		c.tenants = append(c.tenants, r.Tenant)
+		c.hosts = append(c.hosts, r.Host)
+		c.services = append(c.services, r.Service)
+		c.names = append(c.names, r.Name)
+		c.values = append(c.values, r.Value)
+		c.units = append(c.units, r.Unit)
+		c.eventTimes = append(c.eventTimes, r.EventTime)
+		c.ingestTimes = append(c.ingestTimes, r.IngestTime)
+	}
+	for i, col := range []any{c.ids, c.tenants, c.hosts, c.services, c.names, c.values, c.units, nil, nil, c.eventTimes, c.ingestTimes} {
+		if col == nil {
+			continue
+		}
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("column %s: %w", MetricsColumns[i], err)
+		}
+	}
+	// The Nested labels: an array per row.
+	keys, values := b.Column(7), b.Column(8)
+	for _, tr := range rows {
+		r := tr.(*MetricRow)
+		if err := keys.AppendRow(r.LabelKeys); err != nil {
+			return fmt.Errorf("column %s: %w", MetricsColumns[7], err)
+		}
+		if err := values.AppendRow(r.LabelValues); err != nil {
+			return fmt.Errorf("column %s: %w", MetricsColumns[8], err)
+		}
+	}
+	return nil
 }

@@ -1,0 +1,93 @@
+package ingest
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tributary-io/tributary/infra/clickhouse"
+	"github.com/tributary-io/tributary/schemas"
+)
+
+// columnBatch records what a TypedRow appends, column by column.
+type columnBatch struct {
+	driver.Batch
+	cols [][]any // per column, one value per row
+}
+
+type recordColumn struct {
+	b *columnBatch
+	i int
+}
+
+func (c recordColumn) Append(v any) error {
+	rv := reflect.ValueOf(v)
+	for j := range rv.Len() {
+		c.b.cols[c.i] = append(c.b.cols[c.i], rv.Index(j).Interface())
+	}
+	return nil
+}
+
+func (c recordColumn) AppendRow(v any) error {
+	c.b.cols[c.i] = append(c.b.cols[c.i], v)
+	return nil
+}
+
+func (b *columnBatch) Column(i int) driver.BatchColumn { return recordColumn{b, i} }
+
+// Every table with a typed row makes the row its Values make, and appends
+// a batch of them column by column exactly as row by row would.
+func TestTypedRowsMatchValues(t *testing.T) {
+	now := time.Date(2025, 11, 20, 10, 0, 1, 0, time.UTC)
+	for _, tbl := range Tables() {
+		if tbl.Typed == nil {
+			continue
+		}
+		var rows []clickhouse.TypedRow
+		var want [][]any
+		for i, p := range []schemas.Payload{
+			schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "h1", Service: "api"}, Name: "cpu", Value: 0.5,
+				Unit: "1", Labels: map[string]string{"b": "2", "a": "1"}},
+			schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "h2", Service: "db"}, Name: "mem", Value: -3},
+		} {
+			env, err := schemas.NewEvent("//test", "acme", p, schemas.WithTime(now.Add(time.Duration(i)*time.Second)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			row, err := tbl.Typed(env, p, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals, err := tbl.Values(env, p, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(row.Values(), vals) {
+				t.Fatalf("%s: typed row %v, values %v", tbl.Name, row.Values(), vals)
+			}
+			if len(vals) != len(tbl.Columns) {
+				t.Fatalf("%s: %d values for %d columns", tbl.Name, len(vals), len(tbl.Columns))
+			}
+			rows, want = append(rows, row), append(want, vals)
+		}
+		b := &columnBatch{cols: make([][]any, len(tbl.Columns))}
+		if err := rows[0].AppendColumns(b, rows); err != nil {
+			t.Fatal(err)
+		}
+		for c := range tbl.Columns {
+			for r := range want {
+				if len(b.cols[c]) != len(want) || !reflect.DeepEqual(b.cols[c][r], want[r][c]) {
+					t.Fatalf("%s column %s: appended %v, rows say %v", tbl.Name, tbl.Columns[c], b.cols[c], want[r][c])
+				}
+			}
+		}
+		// The wrong payload is poison, as with Values.
+		login := schemas.Logout{User: "u"}
+		env, _ := schemas.NewEvent("//test", "acme", login)
+		if _, err := tbl.Typed(env, login, now); !IsPoison(err) {
+			t.Fatalf("%s: wrong payload: %v, want poison", tbl.Name, err)
+		}
+	}
+}
