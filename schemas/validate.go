@@ -30,12 +30,25 @@ func Validate(env Envelope, now time.Time, limits Limits) error {
 // names that match a field only ignoring case are refused (see checkJSON),
 // each with an error naming the header or field.
 func Decode(md map[string]string, body []byte, now time.Time, limits Limits) (Envelope, Payload, error) {
-	if err := checkHeaders(md, limits); err != nil {
+	return DecodeWithID(md, "", body, now, limits)
+}
+
+// DecodeWithID is Decode of md with MetaID set to id when md's is empty
+// and id is not, without copying md: both transports carry the event id
+// as the message's UUID rather than in its metadata (bus.EventMetadata).
+func DecodeWithID(md map[string]string, id string, body []byte, now time.Time, limits Limits) (Envelope, Payload, error) {
+	if md[MetaID] != "" {
+		id = ""
+	}
+	if err := checkHeaders(md, id, limits); err != nil {
 		return Envelope{}, nil, err
 	}
 	env, err := EnvelopeFromMetadata(md, body)
 	if err != nil {
 		return Envelope{}, nil, err
+	}
+	if id != "" {
+		env.ID = id
 	}
 	p, err := validate(env, now, limits)
 	if err != nil {

@@ -91,7 +91,8 @@ type Row struct {
 // event's own fault (IsPoison) and never a server's: Row does no I/O.
 func (s *Sink) Row(msg *message.Message) (Row, error) {
 	now := s.now()
-	env, p, err := schemas.Decode(bus.EventMetadata(msg), msg.Payload, now, s.limits)
+	// The id travels as the UUID (bus.EventMetadata), put in without a copy.
+	env, p, err := schemas.DecodeWithID(msg.Metadata, msg.UUID, msg.Payload, now, s.limits)
 	if err != nil {
 		return Row{}, fmt.Errorf("decode event for %s: %w", s.table, err)
 	}
