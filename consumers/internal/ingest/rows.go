@@ -22,7 +22,7 @@ type Table struct {
 // Tables lists every event table the ingest groups fill.
 func Tables() []Table {
 	return []Table{
-		{AuthTable, AuthColumns, AuthValues, nil},
+		{AuthTable, AuthColumns, AuthValues, AuthTyped},
 		{TaskTable, TaskColumns, TaskValues, nil},
 		{MetricsTable, MetricsColumns, MetricValues, MetricTyped},
 		{LogsTable, LogsColumns, LogValues, nil},

@@ -41,18 +41,32 @@ func (b *columnBatch) Column(i int) driver.BatchColumn { return recordColumn{b, 
 // a batch of them column by column exactly as row by row would.
 func TestTypedRowsMatchValues(t *testing.T) {
 	now := time.Date(2025, 11, 20, 10, 0, 1, 0, time.UTC)
+	origin := schemas.AuthOrigin{User: "alice", SourceIP: "203.0.113.7", UserAgent: "curl"}
+	payloads := map[string][]schemas.Payload{
+		MetricsTable: {
+			schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "h1", Service: "api"}, Name: "cpu", Value: 0.5,
+				Unit: "1", Labels: map[string]string{"b": "2", "a": "1"}},
+			schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "h2", Service: "db"}, Name: "mem", Value: -3},
+		},
+		AuthTable: {
+			schemas.LoginFailed{AuthOrigin: schemas.AuthOrigin{User: "bob", SourceIP: "198.51.100.1", Geo: &schemas.Geo{Country: "DE", Lat: 52.5, Lon: 13.4}},
+				Method: schemas.MethodPassword, Reason: schemas.ReasonBadCredentials},
+			schemas.LoginSucceeded{AuthOrigin: origin, Method: schemas.MethodOAuth, SessionID: "s1"},
+			schemas.PermissionDenied{User: "carol", SourceIP: "192.0.2.1", Role: "viewer", Resource: "db", Action: "drop"},
+		},
+	}
 	for _, tbl := range Tables() {
 		if tbl.Typed == nil {
 			continue
 		}
+		if len(payloads[tbl.Name]) == 0 {
+			t.Fatalf("%s has a typed row and no payloads in this test", tbl.Name)
+		}
 		var rows []clickhouse.TypedRow
 		var want [][]any
-		for i, p := range []schemas.Payload{
-			schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "h1", Service: "api"}, Name: "cpu", Value: 0.5,
-				Unit: "1", Labels: map[string]string{"b": "2", "a": "1"}},
-			schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "h2", Service: "db"}, Name: "mem", Value: -3},
-		} {
-			env, err := schemas.NewEvent("//test", "acme", p, schemas.WithTime(now.Add(time.Duration(i)*time.Second)))
+		for i, p := range payloads[tbl.Name] {
+			env, err := schemas.NewEvent("//test", "acme", p, schemas.WithTime(now.Add(time.Duration(i)*time.Second)),
+				schemas.WithSubject("s"), schemas.WithTraceParent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,7 +98,7 @@ func TestTypedRowsMatchValues(t *testing.T) {
 			}
 		}
 		// The wrong payload is poison, as with Values.
-		login := schemas.Logout{User: "u"}
+		login := schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: "h", Service: "s"}, IntervalMS: 1}
 		env, _ := schemas.NewEvent("//test", "acme", login)
 		if _, err := tbl.Typed(env, login, now); !IsPoison(err) {
 			t.Fatalf("%s: wrong payload: %v, want poison", tbl.Name, err)
