@@ -26,9 +26,9 @@ import (
 // (checkPlanned holds every planned type to its plan). On a metric it is
 // several times faster than the two passes it replaces, and allocates
 // only the values it keeps.
-func fastDecode(data []byte, fs []rules.Field, v unsafe.Pointer) bool {
+func fastDecode(data []byte, fs []rules.Field, v unsafe.Pointer, share bool) bool {
 	d := fastDecoder{data: data}
-	if len(data) <= shareMax {
+	if share && len(data) <= shareMax {
 		d.text = string(data)
 	}
 	d.ws()
@@ -42,10 +42,11 @@ func fastDecode(data []byte, fs []rules.Field, v unsafe.Pointer) bool {
 type fastDecoder struct {
 	data []byte
 	i    int
-	// text is one copy of a small body that the strings decoded from it
-	// share (they are unescaped, so each is a substring): one allocation
-	// per event instead of one per string. A string kept for long keeps
-	// the whole body alive, hence the bound.
+	// text, when sharing was asked for (DecodeWithID), is one copy of a
+	// small body that the strings decoded from it share (they are
+	// unescaped, so each is a substring): one allocation per event
+	// instead of one per string. A string kept for long keeps the whole
+	// body alive, hence the bound and the opt-in.
 	text string
 }
 

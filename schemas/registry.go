@@ -84,7 +84,7 @@ type TypeInfo struct {
 	check func(c *checker, p Payload)
 	// fast is decode for data in the plain form (fastDecode); false
 	// means decode and checkJSON must judge it.
-	fast func(data []byte) (Payload, bool)
+	fast func(data []byte, share bool) (Payload, bool)
 }
 
 // Short is the type without TypePrefix ("auth.login.failed"); it prefixes
@@ -118,9 +118,9 @@ func register[T Payload](schemaVersion, table string) TypeInfo {
 				panic(fmt.Sprintf("schemas: a %T claims event type %s, registered for %s", p, typ, reflect.TypeFor[T]()))
 			}
 		},
-		fast: func(data []byte) (Payload, bool) {
+		fast: func(data []byte, share bool) (Payload, bool) {
 			var v T
-			if !fastDecode(data, fields, unsafe.Pointer(&v)) {
+			if !fastDecode(data, fields, unsafe.Pointer(&v), share) {
 				return nil, false
 			}
 			return v, true

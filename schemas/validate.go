@@ -19,7 +19,7 @@ import (
 // Limits.Validate at startup; invalid limits are reported as a plain error
 // (not ErrInvalid) because the event is not at fault.
 func Validate(env Envelope, now time.Time, limits Limits) error {
-	_, err := validate(env, now, limits)
+	_, err := validate(env, now, limits, false)
 	return err
 }
 
@@ -30,13 +30,24 @@ func Validate(env Envelope, now time.Time, limits Limits) error {
 // names that match a field only ignoring case are refused (see checkJSON),
 // each with an error naming the header or field.
 func Decode(md map[string]string, body []byte, now time.Time, limits Limits) (Envelope, Payload, error) {
-	return DecodeWithID(md, "", body, now, limits)
+	return decode(md, "", body, now, limits, false)
 }
 
 // DecodeWithID is Decode of md with MetaID set to id when md's is empty
 // and id is not, without copying md: both transports carry the event id
 // as the message's UUID rather than in its metadata (bus.EventMetadata).
+//
+// It is for a consumer that keeps the payload briefly, as ingest does
+// until its row is inserted: the payload's strings may share one copy of
+// a small body (up to 1 KiB), one allocation instead of one per string,
+// so a string kept for long keeps that whole copy alive. A consumer that
+// keeps payload strings in long-lived state (a detector's keys) should
+// use Decode.
 func DecodeWithID(md map[string]string, id string, body []byte, now time.Time, limits Limits) (Envelope, Payload, error) {
+	return decode(md, id, body, now, limits, true)
+}
+
+func decode(md map[string]string, id string, body []byte, now time.Time, limits Limits, share bool) (Envelope, Payload, error) {
 	if md[MetaID] != "" {
 		id = ""
 	}
@@ -50,14 +61,14 @@ func DecodeWithID(md map[string]string, id string, body []byte, now time.Time, l
 	if id != "" {
 		env.ID = id
 	}
-	p, err := validate(env, now, limits)
+	p, err := validate(env, now, limits, share)
 	if err != nil {
 		return env, nil, err
 	}
 	return env, p, nil
 }
 
-func validate(env Envelope, now time.Time, limits Limits) (Payload, error) {
+func validate(env Envelope, now time.Time, limits Limits, share bool) (Payload, error) {
 	if err := limits.Validate(); err != nil {
 		return nil, fmt.Errorf("validate event: %w", err)
 	}
@@ -76,7 +87,7 @@ func validate(env Envelope, now time.Time, limits Limits) (Payload, error) {
 		// would report the same field a second time.
 		return nil, c.err()
 	}
-	p, err := env.decodeData()
+	p, err := env.decodeData(share)
 	if err != nil {
 		return nil, errors.Join(c.err(), err)
 	}
