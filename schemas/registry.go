@@ -101,6 +101,10 @@ func register[T Payload](schemaVersion, table string) TypeInfo {
 		panic(fmt.Sprintf("schemas: malformed event type %q", typ))
 	}
 	fields := mustPlan(reflect.TypeFor[T]())
+	// Two fields of one JSON name (an outer field shadowing an embedded
+	// one) are matched by encoding/json's rules of depth, which fastDecode
+	// does not follow: such a type takes the reference path.
+	plain := distinctNames(fields)
 	return TypeInfo{
 		Type:          typ,
 		Family:        fam,
@@ -119,6 +123,9 @@ func register[T Payload](schemaVersion, table string) TypeInfo {
 			}
 		},
 		fast: func(data []byte, share bool) (Payload, bool) {
+			if !plain {
+				return nil, false
+			}
 			var v T
 			if !fastDecode(data, fields, unsafe.Pointer(&v), share) {
 				return nil, false
@@ -135,6 +142,20 @@ func register[T Payload](schemaVersion, table string) TypeInfo {
 			return v, nil
 		},
 	}
+}
+
+func distinctNames(fs []rules.Field) bool {
+	for i := range fs {
+		for j := range i {
+			if strings.EqualFold(fs[i].Name, fs[j].Name) {
+				return false
+			}
+		}
+		if !distinctNames(fs[i].Fields) {
+			return false
+		}
+	}
+	return true
 }
 
 func splitType(typ string) (Family, string, bool) {

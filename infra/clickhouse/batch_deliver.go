@@ -124,7 +124,7 @@ func (w *BatchWriter) insertOnce(rows []*pendingRow, byRow bool) error {
 		return &prepareError{fmt.Errorf("prepare %s batch: %w", w.cfg.Table, err)}
 	}
 	defer func() { _ = b.Close() }()
-	if typed := rows[0].typed; typed != nil && !byRow {
+	if typed := rows[0].typed; typed != nil && !byRow && allTyped(rows) {
 		list := make([]TypedRow, len(rows))
 		for i, r := range rows {
 			list[i] = r.typed
@@ -155,6 +155,17 @@ func (w *BatchWriter) insertOnce(rows []*pendingRow, byRow bool) error {
 		return &sendError{fmt.Errorf("flush %s batch: %w", w.cfg.Table, err)}
 	}
 	return nil
+}
+
+// allTyped says whether every row came from WriteRowAsync: a writer that
+// also got []any rows appends its batches row by row.
+func allTyped(rows []*pendingRow) bool {
+	for _, r := range rows {
+		if r.typed == nil {
+			return false
+		}
+	}
+	return true
 }
 
 func unresolved(rows []*pendingRow) []*pendingRow {

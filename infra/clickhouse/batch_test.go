@@ -535,3 +535,34 @@ func TestBatchWriterWriteRowAsync(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A writer given both typed and []any rows appends their batches row by
+// row rather than handing a typed row's AppendColumns a row it cannot read.
+func TestBatchWriterMixedRows(t *testing.T) {
+	conn := &fakeConn{}
+	w := newTestWriter(t, conn, BatchConfig{MaxRows: 10, FlushInterval: time.Hour})
+	results := make(chan error, 4)
+	done := func(err error) { results <- err }
+	for i, id := range ids(4) {
+		var err error
+		if i%2 == 0 {
+			err = w.WriteRowAsync(t.Context(), done, typedRow{id, "v"})
+		} else {
+			err = w.WriteAsync(t.Context(), done, []any{id, "v"})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(conn.rows()); got != 4 {
+		t.Fatalf("%d rows inserted, want 4", got)
+	}
+}
