@@ -25,8 +25,8 @@ func Tables() []Table {
 		{AuthTable, AuthColumns, AuthValues, AuthTyped},
 		{TaskTable, TaskColumns, TaskValues, nil},
 		{MetricsTable, MetricsColumns, MetricValues, MetricTyped},
-		{LogsTable, LogsColumns, LogValues, nil},
-		{HeartbeatsTable, HeartbeatsColumns, HeartbeatValues, nil},
+		{LogsTable, LogsColumns, LogValues, LogTyped},
+		{HeartbeatsTable, HeartbeatsColumns, HeartbeatValues, HeartbeatTyped},
 		{AnomaliesTable, AnomaliesColumns, AnomalyValues, nil},
 	}
 }

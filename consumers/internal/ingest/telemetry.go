@@ -199,3 +199,124 @@ func (*MetricRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) erro
 	}
 	return nil
 }
+
+// LogRow is a telemetry_logs row as its typed columns (see MetricRow).
+type LogRow struct {
+	ID                                    uuid.UUID
+	Tenant, Host, Service, Severity, Body string
+	AttrKeys, AttrValues                  []string
+	EventTime, IngestTime                 time.Time
+}
+
+// LogTyped maps a log record to its typed telemetry_logs row, the same
+// row as LogValues.
+func LogTyped(env schemas.Envelope, p schemas.Payload, ingest time.Time) (clickhouse.TypedRow, error) {
+	l, ok := p.(schemas.LogRecord)
+	if !ok {
+		return nil, wrongType(LogsTable, env)
+	}
+	id, err := eventID(LogsTable, env)
+	if err != nil {
+		return nil, err
+	}
+	keys, values := pairs(l.Attributes)
+	return &LogRow{ID: id, Tenant: env.Tenant, Host: l.Host, Service: l.Service, Severity: string(l.Severity), Body: l.Body,
+		AttrKeys: keys, AttrValues: values, EventTime: env.Time.UTC(), IngestTime: ingest.UTC()}, nil
+}
+
+// Values is the row in LogsColumns order.
+func (r *LogRow) Values() []any {
+	return []any{r.ID, r.Tenant, r.Host, r.Service, r.Severity, r.Body, r.AttrKeys, r.AttrValues, r.EventTime, r.IngestTime}
+}
+
+// AppendColumns appends rows, all *LogRow, in LogsColumns order.
+func (*LogRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) error {
+	n := len(rows)
+	ids := make([]uuid.UUID, 0, n)
+	var strs [5][]string
+	for i := range strs {
+		strs[i] = make([]string, 0, n)
+	}
+	times := [2][]time.Time{make([]time.Time, 0, n), make([]time.Time, 0, n)}
+	for _, tr := range rows {
+		r := tr.(*LogRow)
+		ids = append(ids, r.ID)
+		for i, s := range [...]string{r.Tenant, r.Host, r.Service, r.Severity, r.Body} {
+			strs[i] = append(strs[i], s)
+		}
+		times[0], times[1] = append(times[0], r.EventTime), append(times[1], r.IngestTime)
+	}
+	for i, col := range []any{ids, strs[0], strs[1], strs[2], strs[3], strs[4], nil, nil, times[0], times[1]} {
+		if col == nil {
+			continue
+		}
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("column %s: %w", LogsColumns[i], err)
+		}
+	}
+	keys, values := b.Column(6), b.Column(7)
+	for _, tr := range rows {
+		r := tr.(*LogRow)
+		if err := keys.AppendRow(r.AttrKeys); err != nil {
+			return fmt.Errorf("column %s: %w", LogsColumns[6], err)
+		}
+		if err := values.AppendRow(r.AttrValues); err != nil {
+			return fmt.Errorf("column %s: %w", LogsColumns[7], err)
+		}
+	}
+	return nil
+}
+
+// HeartbeatRow is a telemetry_heartbeats row as its typed columns (see
+// MetricRow).
+type HeartbeatRow struct {
+	ID                    uuid.UUID
+	Tenant, Host, Service string
+	IntervalMS            uint32
+	Version               string
+	EventTime, IngestTime time.Time
+}
+
+// HeartbeatTyped maps a heartbeat to its typed telemetry_heartbeats row,
+// the same row as HeartbeatValues (and the same refusals).
+func HeartbeatTyped(env schemas.Envelope, p schemas.Payload, ingest time.Time) (clickhouse.TypedRow, error) {
+	vals, err := HeartbeatValues(env, p, ingest)
+	if err != nil {
+		return nil, err
+	}
+	h := p.(schemas.Heartbeat)
+	return &HeartbeatRow{ID: vals[0].(uuid.UUID), Tenant: env.Tenant, Host: h.Host, Service: h.Service,
+		IntervalMS: uint32(h.IntervalMS), Version: h.Version, EventTime: env.Time.UTC(), IngestTime: ingest.UTC()}, nil
+}
+
+// Values is the row in HeartbeatsColumns order.
+func (r *HeartbeatRow) Values() []any {
+	return []any{r.ID, r.Tenant, r.Host, r.Service, r.IntervalMS, r.Version, r.EventTime, r.IngestTime}
+}
+
+// AppendColumns appends rows, all *HeartbeatRow, in HeartbeatsColumns order.
+func (*HeartbeatRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) error {
+	n := len(rows)
+	ids := make([]uuid.UUID, 0, n)
+	var strs [4][]string
+	for i := range strs {
+		strs[i] = make([]string, 0, n)
+	}
+	intervals := make([]uint32, 0, n)
+	times := [2][]time.Time{make([]time.Time, 0, n), make([]time.Time, 0, n)}
+	for _, tr := range rows {
+		r := tr.(*HeartbeatRow)
+		ids = append(ids, r.ID)
+		for i, s := range [...]string{r.Tenant, r.Host, r.Service, r.Version} {
+			strs[i] = append(strs[i], s)
+		}
+		intervals = append(intervals, r.IntervalMS)
+		times[0], times[1] = append(times[0], r.EventTime), append(times[1], r.IngestTime)
+	}
+	for i, col := range []any{ids, strs[0], strs[1], strs[2], intervals, strs[3], times[0], times[1]} {
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("column %s: %w", HeartbeatsColumns[i], err)
+		}
+	}
+	return nil
+}

@@ -48,6 +48,15 @@ func TestTypedRowsMatchValues(t *testing.T) {
 				Unit: "1", Labels: map[string]string{"b": "2", "a": "1"}},
 			schemas.MetricSample{TelemetrySource: schemas.TelemetrySource{Host: "h2", Service: "db"}, Name: "mem", Value: -3},
 		},
+		LogsTable: {
+			schemas.LogRecord{TelemetrySource: schemas.TelemetrySource{Host: "h1", Service: "api"}, Severity: schemas.SeverityError,
+				Body: "boom", Attributes: map[string]string{"z": "1", "k": "v"}},
+			schemas.LogRecord{TelemetrySource: schemas.TelemetrySource{Host: "h2", Service: "db"}, Severity: schemas.SeverityInfo, Body: "ok"},
+		},
+		HeartbeatsTable: {
+			schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: "h1", Service: "api"}, IntervalMS: 15000, Version: "1.2"},
+			schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: "h2", Service: "db"}, IntervalMS: 1},
+		},
 		AuthTable: {
 			schemas.LoginFailed{AuthOrigin: schemas.AuthOrigin{User: "bob", SourceIP: "198.51.100.1", Geo: &schemas.Geo{Country: "DE", Lat: 52.5, Lon: 13.4}},
 				Method: schemas.MethodPassword, Reason: schemas.ReasonBadCredentials},
@@ -98,7 +107,10 @@ func TestTypedRowsMatchValues(t *testing.T) {
 			}
 		}
 		// The wrong payload is poison, as with Values.
-		login := schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: "h", Service: "s"}, IntervalMS: 1}
+		var login schemas.Payload = schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: "h", Service: "s"}, IntervalMS: 1}
+		if tbl.Name == HeartbeatsTable {
+			login = schemas.Logout{User: "u"}
+		}
 		env, _ := schemas.NewEvent("//test", "acme", login)
 		if _, err := tbl.Typed(env, login, now); !IsPoison(err) {
 			t.Fatalf("%s: wrong payload: %v, want poison", tbl.Name, err)
