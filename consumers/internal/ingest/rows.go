@@ -23,7 +23,7 @@ type Table struct {
 func Tables() []Table {
 	return []Table{
 		{AuthTable, AuthColumns, AuthValues, AuthTyped},
-		{TaskTable, TaskColumns, TaskValues, nil},
+		{TaskTable, TaskColumns, TaskValues, TaskTyped},
 		{MetricsTable, MetricsColumns, MetricValues, MetricTyped},
 		{LogsTable, LogsColumns, LogValues, LogTyped},
 		{HeartbeatsTable, HeartbeatsColumns, HeartbeatValues, HeartbeatTyped},

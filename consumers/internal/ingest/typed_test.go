@@ -57,6 +57,13 @@ func TestTypedRowsMatchValues(t *testing.T) {
 			schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: "h1", Service: "api"}, IntervalMS: 15000, Version: "1.2"},
 			schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: "h2", Service: "db"}, IntervalMS: 1},
 		},
+		TaskTable: {
+			schemas.TaskSucceeded{TaskRef: schemas.TaskRef{TaskID: "t1", TaskType: "export", Queue: "q", Attempt: 2},
+				TaskRun: schemas.TaskRun{Worker: "w1", StartedAt: now.Add(-time.Minute), FinishedAt: now, DurationMS: 60000}},
+			schemas.TaskSubmitted{TaskRef: schemas.TaskRef{TaskID: "t2", TaskType: "export", Queue: "q", Attempt: 1}},
+			schemas.TaskFailed{TaskRef: schemas.TaskRef{TaskID: "t3", TaskType: "import", Queue: "q", Attempt: 1},
+				TaskRun: schemas.TaskRun{Worker: "w2", StartedAt: now.Add(-time.Second), FinishedAt: now}, ErrorClass: "io", ErrorMessage: "disk"},
+		},
 		AuthTable: {
 			schemas.LoginFailed{AuthOrigin: schemas.AuthOrigin{User: "bob", SourceIP: "198.51.100.1", Geo: &schemas.Geo{Country: "DE", Lat: 52.5, Lon: 13.4}},
 				Method: schemas.MethodPassword, Reason: schemas.ReasonBadCredentials},
