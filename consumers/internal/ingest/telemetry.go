@@ -95,12 +95,13 @@ func HeartbeatValues(env schemas.Envelope, p schemas.Payload, ingest time.Time) 
 // pairs turns a map into the parallel key/value arrays of a Nested column,
 // sorted by key so a redelivered event writes an identical row.
 func pairs(m map[string]string) (keys, values []string) {
-	keys = make([]string, 0, len(m))
+	n := len(m)
+	both := make([]string, 2*n) // one allocation for the two arrays
+	keys, values = both[:0:n], both[n:]
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	values = make([]string, len(keys))
 	for i, k := range keys {
 		values[i] = m[k]
 	}
