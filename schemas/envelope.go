@@ -133,7 +133,7 @@ func NewEvent(source, tenant string, p Payload, opts ...Option) (Envelope, error
 		TraceParent:     o.traceParent,
 		Data:            data,
 	}
-	if _, err := validate(env, time.Time{}, o.limits); err != nil {
+	if _, err := validate(env, time.Time{}, o.limits, false); err != nil {
 		return Envelope{}, fmt.Errorf("new event: %w", err)
 	}
 	return env, nil
@@ -143,14 +143,16 @@ func NewEvent(source, tenant string, p Payload, opts ...Option) (Envelope, error
 // pointer). It does not validate the payload: use Validate or Decode for
 // events from outside the process.
 func (e Envelope) DecodeData() (Payload, error) {
-	p, err := e.decodeData()
+	p, err := e.decodeData(false)
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-func (e Envelope) decodeData() (Payload, error) {
+// decodeData decodes the payload; with share, its strings may share one
+// copy of a small body (see fastDecoder.text).
+func (e Envelope) decodeData(share bool) (Payload, error) {
 	info, ok := Lookup(e.Type)
 	if !ok {
 		return nil, &FieldError{Scope: "envelope", Field: "type", Value: e.Type,
@@ -160,6 +162,9 @@ func (e Envelope) decodeData() (Payload, error) {
 		return nil, &FieldError{Scope: "envelope", Field: "schemaversion", Value: e.SchemaVersion,
 			Reason: fmt.Sprintf("is not supported for %s (want %q)", info.Short(), info.SchemaVersion),
 			Kind:   ErrUnsupportedVersion}
+	}
+	if p, ok := info.fast(e.Data, share); ok {
+		return p, nil
 	}
 	p, err := info.decode(e.Data)
 	if err != nil {

@@ -90,23 +90,43 @@ var attributeHeaders = map[string]bool{
 // checkHeaders bounds the headers' count and size, and refuses an attribute
 // header that is not valid UTF-8: as a string it would reach tables and
 // subjects holding bytes no reader can display, or compare unequal to the
-// same text sent correctly. Other headers are not ours to read.
-func checkHeaders(md map[string]string, limits Limits) error {
+// same text sent correctly. Other headers are not ours to read. A
+// non-empty id is checked as MetaID's value, replacing md's (DecodeWithID).
+func checkHeaders(md map[string]string, id string, limits Limits) error {
 	if err := limits.Validate(); err != nil {
 		return fmt.Errorf("check headers: %w", err)
 	}
-	if len(md) > limits.MaxHeaders {
+	n := len(md)
+	if _, ok := md[MetaID]; id != "" && !ok {
+		n++
+	}
+	if n > limits.MaxHeaders {
 		return &FieldError{Scope: "headers", Field: "headers", Reason: fmt.Sprintf(
-			"number %d, more than the limit of %d", len(md), limits.MaxHeaders), Kind: ErrTooLarge}
+			"number %d, more than the limit of %d", n, limits.MaxHeaders), Kind: ErrTooLarge}
+	}
+	if id != "" {
+		if err := checkHeader(MetaID, id, limits); err != nil {
+			return err
+		}
 	}
 	for k, v := range md {
-		if n := len(k) + len(v); n > limits.MaxHeaderSize {
-			return &FieldError{Scope: "headers", Field: k, Reason: fmt.Sprintf(
-				"is %d bytes, more than the limit of %d", n, limits.MaxHeaderSize), Kind: ErrTooLarge}
+		if id != "" && k == MetaID {
+			continue // replaced by id
 		}
-		if attributeHeaders[k] && !utf8.ValidString(v) {
-			return &FieldError{Scope: "headers", Field: k, Reason: "is not valid UTF-8", Kind: ErrMalformed}
+		if err := checkHeader(k, v, limits); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+func checkHeader(k, v string, limits Limits) error {
+	if n := len(k) + len(v); n > limits.MaxHeaderSize {
+		return &FieldError{Scope: "headers", Field: k, Reason: fmt.Sprintf(
+			"is %d bytes, more than the limit of %d", n, limits.MaxHeaderSize), Kind: ErrTooLarge}
+	}
+	if attributeHeaders[k] && !utf8.ValidString(v) {
+		return &FieldError{Scope: "headers", Field: k, Reason: "is not valid UTF-8", Kind: ErrMalformed}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+	"unsafe"
 )
 
 // Validate checks an envelope and its payload against limits: size first (so
@@ -18,7 +19,7 @@ import (
 // Limits.Validate at startup; invalid limits are reported as a plain error
 // (not ErrInvalid) because the event is not at fault.
 func Validate(env Envelope, now time.Time, limits Limits) error {
-	_, err := validate(env, now, limits)
+	_, err := validate(env, now, limits, false)
 	return err
 }
 
@@ -29,21 +30,45 @@ func Validate(env Envelope, now time.Time, limits Limits) error {
 // names that match a field only ignoring case are refused (see checkJSON),
 // each with an error naming the header or field.
 func Decode(md map[string]string, body []byte, now time.Time, limits Limits) (Envelope, Payload, error) {
-	if err := checkHeaders(md, limits); err != nil {
+	return decode(md, "", body, now, limits, false)
+}
+
+// DecodeWithID is Decode of md with MetaID set to id when md's is empty
+// and id is not, without copying md: both transports carry the event id
+// as the message's UUID rather than in its metadata (bus.EventMetadata).
+//
+// It is for a consumer that keeps the payload briefly, as ingest does
+// until its row is inserted: the payload's strings may share one copy of
+// a small body (up to 1 KiB), one allocation instead of one per string,
+// so a string kept for long keeps that whole copy alive. A consumer that
+// keeps payload strings in long-lived state (a detector's keys) should
+// use Decode.
+func DecodeWithID(md map[string]string, id string, body []byte, now time.Time, limits Limits) (Envelope, Payload, error) {
+	return decode(md, id, body, now, limits, true)
+}
+
+func decode(md map[string]string, id string, body []byte, now time.Time, limits Limits, share bool) (Envelope, Payload, error) {
+	if md[MetaID] != "" {
+		id = ""
+	}
+	if err := checkHeaders(md, id, limits); err != nil {
 		return Envelope{}, nil, err
 	}
 	env, err := EnvelopeFromMetadata(md, body)
 	if err != nil {
 		return Envelope{}, nil, err
 	}
-	p, err := validate(env, now, limits)
+	if id != "" {
+		env.ID = id
+	}
+	p, err := validate(env, now, limits, share)
 	if err != nil {
 		return env, nil, err
 	}
 	return env, p, nil
 }
 
-func validate(env Envelope, now time.Time, limits Limits) (Payload, error) {
+func validate(env Envelope, now time.Time, limits Limits, share bool) (Payload, error) {
 	if err := limits.Validate(); err != nil {
 		return nil, fmt.Errorf("validate event: %w", err)
 	}
@@ -62,7 +87,7 @@ func validate(env Envelope, now time.Time, limits Limits) (Payload, error) {
 		// would report the same field a second time.
 		return nil, c.err()
 	}
-	p, err := env.decodeData()
+	p, err := env.decodeData(share)
 	if err != nil {
 		return nil, errors.Join(c.err(), err)
 	}
@@ -105,7 +130,7 @@ var envelopeKinds = map[string]error{
 
 func checkEnvelope(c *checker, env Envelope, now time.Time) {
 	c.kinds = envelopeKinds
-	c.fields(envelopeFields, reflect.ValueOf(env), "")
+	c.fields(envelopeFields, unsafe.Pointer(&env))
 	c.kinds = nil
 	checkTime(c, env.Time, now)
 }
@@ -116,11 +141,11 @@ func checkTime(c *checker, t, now time.Time) {
 	if t.IsZero() || now.IsZero() {
 		return
 	}
-	ts := t.UTC().Format(time.RFC3339Nano)
+	ts := func() string { return t.UTC().Format(time.RFC3339Nano) }
 	if t.Before(now.Add(-c.limits.MaxPast)) {
-		c.fail("time", ts, ErrClockSkew, "is more than %s before now (%s)", c.limits.MaxPast, now.UTC().Format(time.RFC3339))
+		c.fail("time", ts(), ErrClockSkew, "is more than %s before now (%s)", c.limits.MaxPast, now.UTC().Format(time.RFC3339))
 	}
 	if t.After(now.Add(c.limits.MaxFuture)) {
-		c.fail("time", ts, ErrClockSkew, "is more than %s after now (%s)", c.limits.MaxFuture, now.UTC().Format(time.RFC3339))
+		c.fail("time", ts(), ErrClockSkew, "is more than %s after now (%s)", c.limits.MaxFuture, now.UTC().Format(time.RFC3339))
 	}
 }

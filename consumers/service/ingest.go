@@ -284,6 +284,7 @@ func newPipe(cfg IngestConfig, js jetstream.JetStream, s subscription, w, deadLe
 		return pipeRun{}, err
 	}
 	sink := ingest.NewSink(s.table.Name, w, s.table.Values, cfg.Limits)
+	sink.Typed = s.table.Typed
 	sink.Fresh = st.met.Table(s.table.Name).Fresh
 	sink.Positions = w.Positioned()
 	transport := s.transport

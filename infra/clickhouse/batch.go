@@ -57,7 +57,8 @@ type BatchWriter struct {
 }
 
 type pendingRow struct {
-	vals     []any
+	vals     []any             // the row, unless typed is set
+	typed    TypedRow          // the row, written by WriteRowAsync
 	pos      Position          // where its message sits; Key "" when unknown
 	span     trace.SpanContext // of the Write's context, for the insert span's links
 	enqueued time.Time
@@ -140,6 +141,10 @@ func (w *BatchWriter) WriteAsync(ctx context.Context, done func(error), row []an
 		w.stats.rowsFailed.Add(1)
 		return fmt.Errorf("write to %s: %w: got %d values for %d columns", w.cfg.Table, ErrPermanent, len(row), len(w.cfg.Columns))
 	}
+	return w.enqueue(ctx, &pendingRow{vals: row, done: done})
+}
+
+func (w *BatchWriter) enqueue(ctx context.Context, r *pendingRow) error {
 	w.Start(context.Background())
 
 	select {
@@ -150,8 +155,7 @@ func (w *BatchWriter) WriteAsync(ctx context.Context, done func(error), row []an
 		return fmt.Errorf("write to %s: waiting for buffer space: %w", w.cfg.Table, ctx.Err())
 	}
 
-	r := &pendingRow{vals: row, pos: PositionFrom(ctx), enqueued: time.Now(), done: done,
-		span: trace.SpanContextFromContext(ctx)}
+	r.pos, r.enqueued, r.span = PositionFrom(ctx), time.Now(), trace.SpanContextFromContext(ctx)
 	id := w.groupOf(r.pos)
 	w.mu.Lock()
 	if w.closing {
@@ -174,6 +178,26 @@ func (w *BatchWriter) WriteAsync(ctx context.Context, done func(error), row []an
 		w.wake()
 	}
 	return nil
+}
+
+// TypedRow is a row that a batch of rows of its type can append column by
+// column: one typed slice per column (driver.BatchColumn.Append) instead
+// of a []any per row, each value boxed, converted by the driver's type
+// switch one at a time. Values gives the same row as values in
+// BatchConfig.Columns order; the writer uses it only to find a row the
+// driver refuses.
+type TypedRow interface {
+	Values() []any
+	// AppendColumns appends rows, every one of this row's type, to b. It
+	// must not keep rows.
+	AppendColumns(b driver.Batch, rows []TypedRow) error
+}
+
+// WriteRowAsync is WriteAsync for a typed row: the writer appends a batch
+// of them column by column (TypedRow.AppendColumns). Every row a writer
+// gets this way must be of the same type.
+func (w *BatchWriter) WriteRowAsync(ctx context.Context, done func(error), row TypedRow) error {
+	return w.enqueue(ctx, &pendingRow{typed: row, done: done})
 }
 
 // Close stops accepting rows, flushes what is buffered and waits for it. If

@@ -17,6 +17,10 @@ import (
 // the rest should be re-sent at once, without backoff.
 var errRowRejected = errors.New("row rejected")
 
+// errByRow tells deliver that the driver refused a column of typed rows:
+// the rows are re-sent at once, row by row, to find the one at fault.
+var errByRow = errors.New("column rejected")
+
 // sendError marks a failure of the INSERT's data (Send), as opposed to
 // preparing it: only then can splitting the batch isolate bad rows.
 type sendError struct{ err error }
@@ -36,6 +40,7 @@ func (e *sendError) Unwrap() error { return e.err }
 //     never the rows' fault: it is retried like an outage (isTransient).
 func (w *BatchWriter) deliver(rows []*pendingRow) {
 	backoff := w.cfg.RetryMin
+	byRow := false
 	for attempt := 1; ; {
 		live := unresolved(rows)
 		if len(live) == 0 {
@@ -47,7 +52,7 @@ func (w *BatchWriter) deliver(rows []*pendingRow) {
 		}
 		start := time.Now()
 		end := w.traceInsert(live, attempt)
-		err := w.insertOnce(live)
+		err := w.insertOnce(live, byRow)
 		end(err)
 		switch {
 		case err == nil:
@@ -62,6 +67,9 @@ func (w *BatchWriter) deliver(rows []*pendingRow) {
 			}
 			return
 		case errors.Is(err, errRowRejected):
+			continue
+		case errors.Is(err, errByRow):
+			byRow = true
 			continue
 		case w.runCtx.Err() != nil:
 			w.resolve(live, w.closedErr(err))
@@ -101,7 +109,9 @@ func (w *BatchWriter) deliver(rows []*pendingRow) {
 // insertOnce makes one attempt: prepare, append every row, send. An Append
 // error poisons the driver's batch (and drops its connection), so the
 // offending row is resolved here and errRowRejected asks for a rebuild.
-func (w *BatchWriter) insertOnce(rows []*pendingRow) error {
+// Typed rows are appended column by column unless byRow; a refused column
+// names no row, so errByRow asks for a rebuild row by row.
+func (w *BatchWriter) insertOnce(rows []*pendingRow, byRow bool) error {
 	ctx, cancel := context.WithTimeout(w.runCtx, w.cfg.AttemptTimeout)
 	defer cancel()
 	if tok := w.dedupToken(rows); tok != "" {
@@ -114,8 +124,27 @@ func (w *BatchWriter) insertOnce(rows []*pendingRow) error {
 		return &prepareError{fmt.Errorf("prepare %s batch: %w", w.cfg.Table, err)}
 	}
 	defer func() { _ = b.Close() }()
+	if typed := rows[0].typed; typed != nil && !byRow && allTyped(rows) {
+		list := make([]TypedRow, len(rows))
+		for i, r := range rows {
+			list[i] = r.typed
+		}
+		if err := typed.AppendColumns(b, list); err != nil {
+			_ = b.Abort()
+			w.log.Warn("column rejected by driver; appending row by row", slog.Any("error", err))
+			return errByRow
+		}
+		if err := b.Send(); err != nil {
+			return &sendError{fmt.Errorf("flush %s batch: %w", w.cfg.Table, err)}
+		}
+		return nil
+	}
 	for _, r := range rows {
-		if err := b.Append(r.vals...); err != nil {
+		vals := r.vals
+		if r.typed != nil {
+			vals = r.typed.Values()
+		}
+		if err := b.Append(vals...); err != nil {
 			_ = b.Abort()
 			w.log.Warn("row rejected by driver", slog.Any("error", err))
 			w.resolve([]*pendingRow{r}, fmt.Errorf("insert into %s: %w: %w", w.cfg.Table, ErrPermanent, err))
@@ -126,6 +155,17 @@ func (w *BatchWriter) insertOnce(rows []*pendingRow) error {
 		return &sendError{fmt.Errorf("flush %s batch: %w", w.cfg.Table, err)}
 	}
 	return nil
+}
+
+// allTyped says whether every row came from WriteRowAsync: a writer that
+// also got []any rows appends its batches row by row.
+func allTyped(rows []*pendingRow) bool {
+	for _, r := range rows {
+		if r.typed == nil {
+			return false
+		}
+	}
+	return true
 }
 
 func unresolved(rows []*pendingRow) []*pendingRow {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/tributary-io/tributary/infra/poll"
 )
@@ -477,5 +478,91 @@ func TestBatchWriterWriteAsync(t *testing.T) {
 	}
 	if err := w.WriteAsync(t.Context(), func(error) { t.Error("done called for a row not queued") }, []any{"only one value"}); !errors.Is(err, ErrPermanent) {
 		t.Fatalf("wrong arity: %v, want ErrPermanent", err)
+	}
+}
+
+// typedRow is a TypedRow over the fake batch: its column append refuses
+// the whole batch when any row is "bad", as a driver's column conversion
+// does, naming no row.
+type typedRow struct {
+	id, v string
+}
+
+func (r typedRow) Values() []any { return []any{r.id, r.v} }
+
+func (typedRow) AppendColumns(b driver.Batch, rows []TypedRow) error {
+	for _, r := range rows {
+		if r.(typedRow).id == "bad" {
+			return fmt.Errorf("clickhouse: column: %w", errFakeConvert)
+		}
+	}
+	for _, r := range rows {
+		if err := b.Append(r.Values()...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Typed rows land in whole batches; a column the driver refuses is
+// appended again row by row, so only the bad row fails and its neighbours
+// land.
+func TestBatchWriterWriteRowAsync(t *testing.T) {
+	conn := &fakeConn{}
+	w := newTestWriter(t, conn, BatchConfig{MaxRows: 10, FlushInterval: time.Hour})
+	results := make(chan error, 20)
+	for i, id := range ids(20) {
+		if i == 13 {
+			id = "bad"
+		}
+		if err := w.WriteRowAsync(t.Context(), func(err error) { results <- err }, typedRow{id, "v"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var failed int
+	for range 20 {
+		if err := <-results; err != nil {
+			if !errors.Is(err, ErrPermanent) {
+				t.Fatalf("bad row: %v, want ErrPermanent", err)
+			}
+			failed++
+		}
+	}
+	if failed != 1 || len(conn.rows()) != 19 {
+		t.Fatalf("%d failed and %d inserted, want 1 and 19", failed, len(conn.rows()))
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A writer given both typed and []any rows appends their batches row by
+// row rather than handing a typed row's AppendColumns a row it cannot read.
+func TestBatchWriterMixedRows(t *testing.T) {
+	conn := &fakeConn{}
+	w := newTestWriter(t, conn, BatchConfig{MaxRows: 10, FlushInterval: time.Hour})
+	results := make(chan error, 4)
+	done := func(err error) { results <- err }
+	for i, id := range ids(4) {
+		var err error
+		if i%2 == 0 {
+			err = w.WriteRowAsync(t.Context(), done, typedRow{id, "v"})
+		} else {
+			err = w.WriteAsync(t.Context(), done, []any{id, "v"})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(conn.rows()); got != 4 {
+		t.Fatalf("%d rows inserted, want 4", got)
 	}
 }

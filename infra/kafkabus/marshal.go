@@ -3,6 +3,7 @@ package kafkabus
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/segmentio/kafka-go"
@@ -37,14 +38,28 @@ func toRecord(topic string, msg *message.Message, keyFunc KeyFunc) (kafka.Messag
 // (written by a foreign producer) gets a deterministic id from its
 // position, so redeliveries of it still deduplicate.
 func fromRecord(rec kafka.Message) *message.Message {
+	// The header values share one string rather than one allocation each:
+	// a record carries a dozen, and they live as long as the message.
+	n := 0
+	for _, h := range rec.Headers {
+		n += len(h.Value)
+	}
+	var all strings.Builder
+	all.Grow(n)
+	for _, h := range rec.Headers {
+		all.Write(h.Value)
+	}
+	values := all.String()
 	id := ""
 	md := make(message.Metadata, len(rec.Headers))
 	for _, h := range rec.Headers {
+		v := values[:len(h.Value)]
+		values = values[len(h.Value):]
 		if h.Key == bus.HeaderEventID {
-			id = string(h.Value)
+			id = v
 			continue
 		}
-		md[h.Key] = string(h.Value)
+		md[h.Key] = v
 	}
 	if id == "" {
 		id = fmt.Sprintf("kafka:%s:%d:%d", rec.Topic, rec.Partition, rec.Offset)

@@ -19,9 +19,11 @@ import (
 // a row and returns; done is later called exactly once, from another
 // goroutine and without blocking, with what Writer.Write would have
 // returned. If WriteAsync returns an error the row was not queued and done
-// is never called. *clickhouse.BatchWriter implements it.
+// is never called. WriteRowAsync is the same for a typed row (Sink.Typed).
+// *clickhouse.BatchWriter implements it.
 type AsyncWriter interface {
 	WriteAsync(ctx context.Context, done func(error), row []any) error
+	WriteRowAsync(ctx context.Context, done func(error), row clickhouse.TypedRow) error
 }
 
 // PipeConfig configures a Pipe.
@@ -164,12 +166,17 @@ func (p *Pipe) handle(msg *message.Message) {
 		p.finish(msg, start, end, Row{}, err)
 		return
 	}
-	err = p.cfg.Writer.WriteAsync(row.Ctx, func(err error) {
+	done := func(err error) {
 		if err != nil {
 			err = fmt.Errorf("insert %s into %s: %w", row.EventID, p.cfg.Sink.Table(), err)
 		}
 		p.finish(msg, start, end, row, err)
-	}, row.Values)
+	}
+	if row.Typed != nil {
+		err = p.cfg.Writer.WriteRowAsync(row.Ctx, done, row.Typed)
+	} else {
+		err = p.cfg.Writer.WriteAsync(row.Ctx, done, row.Values)
+	}
 	if err != nil {
 		p.finish(msg, start, end, row, fmt.Errorf("insert %s into %s: %w", row.EventID, p.cfg.Sink.Table(), err))
 	}

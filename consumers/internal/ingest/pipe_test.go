@@ -34,6 +34,10 @@ func (w *asyncWriter) WriteAsync(_ context.Context, done func(error), row []any)
 	return nil
 }
 
+func (w *asyncWriter) WriteRowAsync(ctx context.Context, done func(error), row clickhouse.TypedRow) error {
+	return w.WriteAsync(ctx, done, row.Values())
+}
+
 func (w *asyncWriter) resolveAll(err error) {
 	w.mu.Lock()
 	dones := w.dones

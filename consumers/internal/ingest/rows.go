@@ -10,22 +10,24 @@ import (
 )
 
 // Table is one ClickHouse table and how an event becomes its row: the
-// columns, in the order Values returns them.
+// columns, in the order Values returns them. Typed, when set, makes the
+// same row typed, for the batch path (Sink.Typed).
 type Table struct {
 	Name    string
 	Columns []string
 	Values  ValuesFunc
+	Typed   TypedFunc
 }
 
 // Tables lists every event table the ingest groups fill.
 func Tables() []Table {
 	return []Table{
-		{AuthTable, AuthColumns, AuthValues},
-		{TaskTable, TaskColumns, TaskValues},
-		{MetricsTable, MetricsColumns, MetricValues},
-		{LogsTable, LogsColumns, LogValues},
-		{HeartbeatsTable, HeartbeatsColumns, HeartbeatValues},
-		{AnomaliesTable, AnomaliesColumns, AnomalyValues},
+		{AuthTable, AuthColumns, AuthValues, AuthTyped},
+		{TaskTable, TaskColumns, TaskValues, TaskTyped},
+		{MetricsTable, MetricsColumns, MetricValues, MetricTyped},
+		{LogsTable, LogsColumns, LogValues, LogTyped},
+		{HeartbeatsTable, HeartbeatsColumns, HeartbeatValues, HeartbeatTyped},
+		{AnomaliesTable, AnomaliesColumns, AnomalyValues, nil},
 	}
 }
 

@@ -3,8 +3,13 @@ package ingest
 import (
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
+
+	"github.com/tributary-io/tributary/infra/clickhouse"
 	"github.com/tributary-io/tributary/schemas"
 )
 
@@ -90,14 +95,229 @@ func HeartbeatValues(env schemas.Envelope, p schemas.Payload, ingest time.Time) 
 // pairs turns a map into the parallel key/value arrays of a Nested column,
 // sorted by key so a redelivered event writes an identical row.
 func pairs(m map[string]string) (keys, values []string) {
-	keys = make([]string, 0, len(m))
+	n := len(m)
+	both := make([]string, 2*n) // one allocation for the two arrays
+	keys, values = both[:0:n], both[n:]
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	values = make([]string, len(keys))
 	for i, k := range keys {
 		values[i] = m[k]
 	}
 	return keys, values
+}
+
+// MetricRow is a telemetry_metrics row as its typed columns: the batch
+// writer appends a batch of them column by column (clickhouse.TypedRow)
+// instead of boxing eleven values per row. Values is MetricValues's row.
+type MetricRow struct {
+	ID                          uuid.UUID
+	Tenant, Host, Service, Name string
+	Value                       float64
+	Unit                        string
+	LabelKeys, LabelValues      []string
+	EventTime, IngestTime       time.Time
+}
+
+// MetricTyped maps a metric sample to its typed telemetry_metrics row,
+// the same row as MetricValues.
+func MetricTyped(env schemas.Envelope, p schemas.Payload, ingest time.Time) (clickhouse.TypedRow, error) {
+	m, ok := p.(schemas.MetricSample)
+	if !ok {
+		return nil, wrongType(MetricsTable, env)
+	}
+	id, err := eventID(MetricsTable, env)
+	if err != nil {
+		return nil, err
+	}
+	keys, values := pairs(m.Labels)
+	return &MetricRow{ID: id, Tenant: env.Tenant, Host: m.Host, Service: m.Service, Name: m.Name, Value: m.Value,
+		Unit: m.Unit, LabelKeys: keys, LabelValues: values, EventTime: env.Time.UTC(), IngestTime: ingest.UTC()}, nil
+}
+
+// Values is the row in MetricsColumns order.
+func (r *MetricRow) Values() []any {
+	return []any{r.ID, r.Tenant, r.Host, r.Service, r.Name, r.Value, r.Unit,
+		r.LabelKeys, r.LabelValues, r.EventTime, r.IngestTime}
+}
+
+// metricColumns are the typed column slices of one batch, reused.
+type metricColumns struct {
+	ids                      []uuid.UUID
+	tenants, hosts, services []string
+	names, units             []string
+	values                   []float64
+	eventTimes, ingestTimes  []time.Time
+}
+
+var metricColumnsPool = sync.Pool{New: func() any { return new(metricColumns) }}
+
+// AppendColumns appends rows, all *MetricRow, in MetricsColumns order.
+func (*MetricRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) error {
+	c := metricColumnsPool.Get().(*metricColumns)
+	defer func() {
+		// Clear the strings so that pooled slices keep no event alive.
+		clear(c.tenants)
+		clear(c.hosts)
+		clear(c.services)
+		clear(c.names)
+		clear(c.units)
+		metricColumnsPool.Put(c)
+	}()
+	*c = metricColumns{ids: c.ids[:0], tenants: c.tenants[:0], hosts: c.hosts[:0], services: c.services[:0],
+		names: c.names[:0], units: c.units[:0], values: c.values[:0], eventTimes: c.eventTimes[:0], ingestTimes: c.ingestTimes[:0]}
+	for _, tr := range rows {
+		r := tr.(*MetricRow)
+		c.ids = append(c.ids, r.ID)
+		c.tenants = append(c.tenants, r.Tenant)
+		c.hosts = append(c.hosts, r.Host)
+		c.services = append(c.services, r.Service)
+		c.names = append(c.names, r.Name)
+		c.values = append(c.values, r.Value)
+		c.units = append(c.units, r.Unit)
+		c.eventTimes = append(c.eventTimes, r.EventTime)
+		c.ingestTimes = append(c.ingestTimes, r.IngestTime)
+	}
+	for i, col := range []any{c.ids, c.tenants, c.hosts, c.services, c.names, c.values, c.units, nil, nil, c.eventTimes, c.ingestTimes} {
+		if col == nil {
+			continue
+		}
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("column %s: %w", MetricsColumns[i], err)
+		}
+	}
+	// The Nested labels: an array per row.
+	keys, values := b.Column(7), b.Column(8)
+	for _, tr := range rows {
+		r := tr.(*MetricRow)
+		if err := keys.AppendRow(r.LabelKeys); err != nil {
+			return fmt.Errorf("column %s: %w", MetricsColumns[7], err)
+		}
+		if err := values.AppendRow(r.LabelValues); err != nil {
+			return fmt.Errorf("column %s: %w", MetricsColumns[8], err)
+		}
+	}
+	return nil
+}
+
+// LogRow is a telemetry_logs row as its typed columns (see MetricRow).
+type LogRow struct {
+	ID                                    uuid.UUID
+	Tenant, Host, Service, Severity, Body string
+	AttrKeys, AttrValues                  []string
+	EventTime, IngestTime                 time.Time
+}
+
+// LogTyped maps a log record to its typed telemetry_logs row, the same
+// row as LogValues.
+func LogTyped(env schemas.Envelope, p schemas.Payload, ingest time.Time) (clickhouse.TypedRow, error) {
+	l, ok := p.(schemas.LogRecord)
+	if !ok {
+		return nil, wrongType(LogsTable, env)
+	}
+	id, err := eventID(LogsTable, env)
+	if err != nil {
+		return nil, err
+	}
+	keys, values := pairs(l.Attributes)
+	return &LogRow{ID: id, Tenant: env.Tenant, Host: l.Host, Service: l.Service, Severity: string(l.Severity), Body: l.Body,
+		AttrKeys: keys, AttrValues: values, EventTime: env.Time.UTC(), IngestTime: ingest.UTC()}, nil
+}
+
+// Values is the row in LogsColumns order.
+func (r *LogRow) Values() []any {
+	return []any{r.ID, r.Tenant, r.Host, r.Service, r.Severity, r.Body, r.AttrKeys, r.AttrValues, r.EventTime, r.IngestTime}
+}
+
+// AppendColumns appends rows, all *LogRow, in LogsColumns order.
+func (*LogRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) error {
+	n := len(rows)
+	ids := make([]uuid.UUID, 0, n)
+	var strs [5][]string
+	for i := range strs {
+		strs[i] = make([]string, 0, n)
+	}
+	times := [2][]time.Time{make([]time.Time, 0, n), make([]time.Time, 0, n)}
+	for _, tr := range rows {
+		r := tr.(*LogRow)
+		ids = append(ids, r.ID)
+		for i, s := range [...]string{r.Tenant, r.Host, r.Service, r.Severity, r.Body} {
+			strs[i] = append(strs[i], s)
+		}
+		times[0], times[1] = append(times[0], r.EventTime), append(times[1], r.IngestTime)
+	}
+	for i, col := range []any{ids, strs[0], strs[1], strs[2], strs[3], strs[4], nil, nil, times[0], times[1]} {
+		if col == nil {
+			continue
+		}
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("column %s: %w", LogsColumns[i], err)
+		}
+	}
+	keys, values := b.Column(6), b.Column(7)
+	for _, tr := range rows {
+		r := tr.(*LogRow)
+		if err := keys.AppendRow(r.AttrKeys); err != nil {
+			return fmt.Errorf("column %s: %w", LogsColumns[6], err)
+		}
+		if err := values.AppendRow(r.AttrValues); err != nil {
+			return fmt.Errorf("column %s: %w", LogsColumns[7], err)
+		}
+	}
+	return nil
+}
+
+// HeartbeatRow is a telemetry_heartbeats row as its typed columns (see
+// MetricRow).
+type HeartbeatRow struct {
+	ID                    uuid.UUID
+	Tenant, Host, Service string
+	IntervalMS            uint32
+	Version               string
+	EventTime, IngestTime time.Time
+}
+
+// HeartbeatTyped maps a heartbeat to its typed telemetry_heartbeats row,
+// the same row as HeartbeatValues (and the same refusals).
+func HeartbeatTyped(env schemas.Envelope, p schemas.Payload, ingest time.Time) (clickhouse.TypedRow, error) {
+	vals, err := HeartbeatValues(env, p, ingest)
+	if err != nil {
+		return nil, err
+	}
+	h := p.(schemas.Heartbeat)
+	return &HeartbeatRow{ID: vals[0].(uuid.UUID), Tenant: env.Tenant, Host: h.Host, Service: h.Service,
+		IntervalMS: uint32(h.IntervalMS), Version: h.Version, EventTime: env.Time.UTC(), IngestTime: ingest.UTC()}, nil
+}
+
+// Values is the row in HeartbeatsColumns order.
+func (r *HeartbeatRow) Values() []any {
+	return []any{r.ID, r.Tenant, r.Host, r.Service, r.IntervalMS, r.Version, r.EventTime, r.IngestTime}
+}
+
+// AppendColumns appends rows, all *HeartbeatRow, in HeartbeatsColumns order.
+func (*HeartbeatRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) error {
+	n := len(rows)
+	ids := make([]uuid.UUID, 0, n)
+	var strs [4][]string
+	for i := range strs {
+		strs[i] = make([]string, 0, n)
+	}
+	intervals := make([]uint32, 0, n)
+	times := [2][]time.Time{make([]time.Time, 0, n), make([]time.Time, 0, n)}
+	for _, tr := range rows {
+		r := tr.(*HeartbeatRow)
+		ids = append(ids, r.ID)
+		for i, s := range [...]string{r.Tenant, r.Host, r.Service, r.Version} {
+			strs[i] = append(strs[i], s)
+		}
+		intervals = append(intervals, r.IntervalMS)
+		times[0], times[1] = append(times[0], r.EventTime), append(times[1], r.IngestTime)
+	}
+	for i, col := range []any{ids, strs[0], strs[1], strs[2], intervals, strs[3], times[0], times[1]} {
+		if err := b.Column(i).Append(col); err != nil {
+			return fmt.Errorf("column %s: %w", HeartbeatsColumns[i], err)
+		}
+	}
+	return nil
 }

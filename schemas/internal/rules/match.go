@@ -89,11 +89,13 @@ func (m *Memo) Has(v string) bool {
 // memoMaxLen bounds what a memo holds per value.
 const memoMaxLen = 256
 
-// Add remembers v, unless it is longer than memoMaxLen bytes.
+// Add remembers v, unless it is longer than memoMaxLen bytes. It keeps a
+// copy: v may be a substring of a whole event body (see fastDecode).
 func (m *Memo) Add(v string) {
 	if len(v) > memoMaxLen {
 		return
 	}
+	v = strings.Clone(v)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.set) >= m.max {

@@ -71,12 +71,22 @@ type Rule struct {
 // Field is one JSON member of a struct and its rule.
 type Field struct {
 	Name   string // JSON member name
+	Path   string // from the top-level struct, "geo.lat", for error messages
 	Index  []int  // for reflect.Value.FieldByIndex from the enclosing struct
 	Kind   Kind
 	Rule   Rule
 	Fields []Field // members of an Object or OptionalObject
 	// NotBeforeIndex locates Rule.NotBefore's sibling in the enclosing struct.
 	NotBeforeIndex []int
+
+	// Offset is where the field sits in the enclosing struct, in bytes,
+	// and NotBeforeOffset where Rule.NotBefore's sibling does: with GoKind
+	// (the Go kind, e.g. reflect.Int32 for an Int) and Elem (an
+	// OptionalObject's struct type) they let a validator or decoder reach
+	// the field without reflect on every event.
+	Offset, NotBeforeOffset uintptr
+	GoKind                  reflect.Kind
+	Elem                    reflect.Type
 }
 
 // Enumerated is implemented by string types whose values are a closed set.
@@ -112,8 +122,10 @@ func plan(t reflect.Type, refine map[string][]string) ([]Field, error) {
 			}
 			for _, f := range sub {
 				f.Index = append([]int{sf.Index[0]}, f.Index...)
+				f.Offset += sf.Offset
 				if f.NotBeforeIndex != nil {
 					f.NotBeforeIndex = append([]int{sf.Index[0]}, f.NotBeforeIndex...)
+					f.NotBeforeOffset += sf.Offset
 				}
 				out = append(out, f)
 			}
@@ -142,6 +154,7 @@ func plan(t reflect.Type, refine map[string][]string) ([]Field, error) {
 			return nil, fmt.Errorf("field %s: notbefore=%s must name a sibling time", f.Name, f.Rule.NotBefore)
 		}
 		out[i].NotBeforeIndex = out[j].Index
+		out[i].NotBeforeOffset = out[j].Offset
 	}
 	return out, nil
 }
@@ -176,7 +189,7 @@ func splitOptions(tag string) ([]string, map[string][]string) {
 }
 
 func field(sf reflect.StructField, name string, opts []string, children map[string][]string) (Field, error) {
-	f := Field{Name: name, Index: sf.Index}
+	f := Field{Name: name, Path: name, Index: sf.Index, Offset: sf.Offset, GoKind: sf.Type.Kind()}
 	t := sf.Type
 	switch {
 	case t == timeType:
@@ -203,6 +216,7 @@ func field(sf reflect.StructField, name string, opts []string, children map[stri
 	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
 		f.Kind = OptionalObject
 		t = t.Elem()
+		f.Elem = t
 	default:
 		return Field{}, fmt.Errorf("type %s has no rules", t)
 	}
@@ -211,6 +225,7 @@ func field(sf reflect.StructField, name string, opts []string, children map[stri
 		if err != nil {
 			return Field{}, err
 		}
+		prefixPaths(sub, name+".")
 		f.Fields = sub
 	} else if len(children) > 0 {
 		return Field{}, fmt.Errorf("options for members of a %s, which has none", t)
@@ -221,6 +236,13 @@ func field(sf reflect.StructField, name string, opts []string, children map[stri
 		}
 	}
 	return f, f.validate()
+}
+
+func prefixPaths(fs []Field, prefix string) {
+	for i := range fs {
+		fs[i].Path = prefix + fs[i].Path
+		prefixPaths(fs[i].Fields, prefix)
+	}
 }
 
 func (r *Rule) set(opt string) error {
