@@ -154,11 +154,6 @@ func (*AuthRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) error 
 		c.times[1] = append(c.times[1], r.IngestTime)
 	}
 	s := c.strs
-	for i, col := range []any{c.ids, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], c.floats[0], c.floats[1],
-		s[8], s[9], s[10], s[11], s[12], s[13], s[14], c.times[0], c.times[1]} {
-		if err := b.Column(i).Append(col); err != nil {
-			return fmt.Errorf("column %s: %w", AuthColumns[i], err)
-		}
-	}
-	return nil
+	return appendColumns(b, AuthColumns, c.ids, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], c.floats[0], c.floats[1],
+		s[8], s[9], s[10], s[11], s[12], s[13], s[14], c.times[0], c.times[1])
 }

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"fmt"
 	"math"
 	"time"
 
@@ -142,11 +141,6 @@ func (*TaskRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) error 
 		durations = append(durations, r.Duration)
 	}
 	s, t := strs, times
-	for i, col := range []any{ids, s[0], s[1], s[2], s[3], s[4], s[5], attempts, s[6], s[7], s[8], s[9],
-		t[0], t[1], t[2], durations, s[10], t[3], t[4]} {
-		if err := b.Column(i).Append(col); err != nil {
-			return fmt.Errorf("column %s: %w", TaskColumns[i], err)
-		}
-	}
-	return nil
+	return appendColumns(b, TaskColumns, ids, s[0], s[1], s[2], s[3], s[4], s[5], attempts, s[6], s[7], s[8], s[9],
+		t[0], t[1], t[2], durations, s[10], t[3], t[4])
 }

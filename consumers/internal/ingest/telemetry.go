@@ -179,26 +179,13 @@ func (*MetricRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) erro
 		c.eventTimes = append(c.eventTimes, r.EventTime)
 		c.ingestTimes = append(c.ingestTimes, r.IngestTime)
 	}
-	for i, col := range []any{c.ids, c.tenants, c.hosts, c.services, c.names, c.values, c.units, nil, nil, c.eventTimes, c.ingestTimes} {
-		if col == nil {
-			continue
-		}
-		if err := b.Column(i).Append(col); err != nil {
-			return fmt.Errorf("column %s: %w", MetricsColumns[i], err)
-		}
+	if err := appendColumns(b, MetricsColumns, c.ids, c.tenants, c.hosts, c.services, c.names, c.values, c.units, nil, nil, c.eventTimes, c.ingestTimes); err != nil {
+		return err
 	}
-	// The Nested labels: an array per row.
-	keys, values := b.Column(7), b.Column(8)
-	for _, tr := range rows {
-		r := tr.(*MetricRow)
-		if err := keys.AppendRow(r.LabelKeys); err != nil {
-			return fmt.Errorf("column %s: %w", MetricsColumns[7], err)
-		}
-		if err := values.AppendRow(r.LabelValues); err != nil {
-			return fmt.Errorf("column %s: %w", MetricsColumns[8], err)
-		}
-	}
-	return nil
+	return appendNested(b, MetricsColumns, 7, rows, func(r clickhouse.TypedRow) ([]string, []string) {
+		m := r.(*MetricRow)
+		return m.LabelKeys, m.LabelValues
+	})
 }
 
 // LogRow is a telemetry_logs row as its typed columns (see MetricRow).
@@ -247,25 +234,13 @@ func (*LogRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) error {
 		}
 		times[0], times[1] = append(times[0], r.EventTime), append(times[1], r.IngestTime)
 	}
-	for i, col := range []any{ids, strs[0], strs[1], strs[2], strs[3], strs[4], nil, nil, times[0], times[1]} {
-		if col == nil {
-			continue
-		}
-		if err := b.Column(i).Append(col); err != nil {
-			return fmt.Errorf("column %s: %w", LogsColumns[i], err)
-		}
+	if err := appendColumns(b, LogsColumns, ids, strs[0], strs[1], strs[2], strs[3], strs[4], nil, nil, times[0], times[1]); err != nil {
+		return err
 	}
-	keys, values := b.Column(6), b.Column(7)
-	for _, tr := range rows {
-		r := tr.(*LogRow)
-		if err := keys.AppendRow(r.AttrKeys); err != nil {
-			return fmt.Errorf("column %s: %w", LogsColumns[6], err)
-		}
-		if err := values.AppendRow(r.AttrValues); err != nil {
-			return fmt.Errorf("column %s: %w", LogsColumns[7], err)
-		}
-	}
-	return nil
+	return appendNested(b, LogsColumns, 6, rows, func(r clickhouse.TypedRow) ([]string, []string) {
+		l := r.(*LogRow)
+		return l.AttrKeys, l.AttrValues
+	})
 }
 
 // HeartbeatRow is a telemetry_heartbeats row as its typed columns (see
@@ -314,9 +289,34 @@ func (*HeartbeatRow) AppendColumns(b driver.Batch, rows []clickhouse.TypedRow) e
 		intervals = append(intervals, r.IntervalMS)
 		times[0], times[1] = append(times[0], r.EventTime), append(times[1], r.IngestTime)
 	}
-	for i, col := range []any{ids, strs[0], strs[1], strs[2], intervals, strs[3], times[0], times[1]} {
+	return appendColumns(b, HeartbeatsColumns, ids, strs[0], strs[1], strs[2], intervals, strs[3], times[0], times[1])
+}
+
+// appendColumns appends one typed slice per column, in names' order; a nil
+// slice skips its column (a Nested pair, appended by appendNested).
+func appendColumns(b driver.Batch, names []string, cols ...any) error {
+	for i, col := range cols {
+		if col == nil {
+			continue
+		}
 		if err := b.Column(i).Append(col); err != nil {
-			return fmt.Errorf("column %s: %w", HeartbeatsColumns[i], err)
+			return fmt.Errorf("column %s: %w", names[i], err)
+		}
+	}
+	return nil
+}
+
+// appendNested appends a Nested column's two arrays (at k and k+1), one
+// pair per row: the driver takes them row by row.
+func appendNested(b driver.Batch, names []string, k int, rows []clickhouse.TypedRow, pair func(clickhouse.TypedRow) ([]string, []string)) error {
+	keys, values := b.Column(k), b.Column(k+1)
+	for _, r := range rows {
+		ks, vs := pair(r)
+		if err := keys.AppendRow(ks); err != nil {
+			return fmt.Errorf("column %s: %w", names[k], err)
+		}
+		if err := values.AppendRow(vs); err != nil {
+			return fmt.Errorf("column %s: %w", names[k+1], err)
 		}
 	}
 	return nil
