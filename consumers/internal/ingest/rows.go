@@ -38,6 +38,18 @@ func wrongType(table string, env schemas.Envelope) error {
 	return fmt.Errorf("%s row for %s: %w", table, env.Type, schemas.ErrUnknownType)
 }
 
+// payloadOf is the payload as the type a table's row is made from, and the
+// event's id, or the error that names what is wrong with either.
+func payloadOf[T schemas.Payload](table string, env schemas.Envelope, p schemas.Payload) (T, uuid.UUID, error) {
+	v, ok := p.(T)
+	if !ok {
+		var zero T
+		return zero, uuid.UUID{}, wrongType(table, env)
+	}
+	id, err := eventID(table, env)
+	return v, id, err
+}
+
 func eventID(table string, env schemas.Envelope) (uuid.UUID, error) {
 	id, err := uuid.Parse(env.ID)
 	if err != nil {

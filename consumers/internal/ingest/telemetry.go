@@ -25,11 +25,7 @@ var MetricsColumns = []string{
 // MetricValues maps a metric sample to telemetry_metrics values. Labels are
 // sorted by key so a redelivered sample writes an identical row.
 func MetricValues(env schemas.Envelope, p schemas.Payload, ingest time.Time) ([]any, error) {
-	m, ok := p.(schemas.MetricSample)
-	if !ok {
-		return nil, wrongType(MetricsTable, env)
-	}
-	id, err := eventID(MetricsTable, env)
+	m, id, err := payloadOf[schemas.MetricSample](MetricsTable, env, p)
 	if err != nil {
 		return nil, err
 	}
@@ -50,11 +46,7 @@ var LogsColumns = []string{
 
 // LogValues maps a log record to telemetry_logs values.
 func LogValues(env schemas.Envelope, p schemas.Payload, ingest time.Time) ([]any, error) {
-	l, ok := p.(schemas.LogRecord)
-	if !ok {
-		return nil, wrongType(LogsTable, env)
-	}
-	id, err := eventID(LogsTable, env)
+	l, id, err := payloadOf[schemas.LogRecord](LogsTable, env, p)
 	if err != nil {
 		return nil, err
 	}
@@ -76,11 +68,7 @@ var HeartbeatsColumns = []string{
 // interval_ms is UInt32: validation guarantees it is positive, and an
 // interval beyond 49 days is refused rather than wrapped.
 func HeartbeatValues(env schemas.Envelope, p schemas.Payload, ingest time.Time) ([]any, error) {
-	h, ok := p.(schemas.Heartbeat)
-	if !ok {
-		return nil, wrongType(HeartbeatsTable, env)
-	}
-	id, err := eventID(HeartbeatsTable, env)
+	h, id, err := payloadOf[schemas.Heartbeat](HeartbeatsTable, env, p)
 	if err != nil {
 		return nil, err
 	}
@@ -123,11 +111,7 @@ type MetricRow struct {
 // MetricTyped maps a metric sample to its typed telemetry_metrics row,
 // the same row as MetricValues.
 func MetricTyped(env schemas.Envelope, p schemas.Payload, ingest time.Time) (clickhouse.TypedRow, error) {
-	m, ok := p.(schemas.MetricSample)
-	if !ok {
-		return nil, wrongType(MetricsTable, env)
-	}
-	id, err := eventID(MetricsTable, env)
+	m, id, err := payloadOf[schemas.MetricSample](MetricsTable, env, p)
 	if err != nil {
 		return nil, err
 	}
@@ -199,11 +183,7 @@ type LogRow struct {
 // LogTyped maps a log record to its typed telemetry_logs row, the same
 // row as LogValues.
 func LogTyped(env schemas.Envelope, p schemas.Payload, ingest time.Time) (clickhouse.TypedRow, error) {
-	l, ok := p.(schemas.LogRecord)
-	if !ok {
-		return nil, wrongType(LogsTable, env)
-	}
-	id, err := eventID(LogsTable, env)
+	l, id, err := payloadOf[schemas.LogRecord](LogsTable, env, p)
 	if err != nil {
 		return nil, err
 	}
