@@ -196,19 +196,23 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 		return fmt.Errorf("ingest: %w", err)
 	}
 	closers = append(closers, stopStats)
-	if ready != nil {
-		go func() {
-			select {
-			case <-r.Running():
-				close(ready)
-			case <-ctx.Done():
-			}
-		}()
+	// The router (the dead-letter handlers) subscribes first and the pipes
+	// (the event subscriptions, see ingest.Pipe) after it: every
+	// subscription is made before any event is handled, so a broker that
+	// restarts while the first events land cannot fail a subscription
+	// still being made, which would stop the process. Ready means both.
+	// When the router stops, so do the pipes: their subscribers drain,
+	// acking what lands, before the writers are closed.
+	routed := make(chan error, 1)
+	go func() { routed <- r.Run(ctx) }()
+	select {
+	case <-r.Running():
+	case err := <-routed:
+		if err != nil {
+			return fmt.Errorf("ingest: router: %w", err)
+		}
+		return nil
 	}
-	// The event subscriptions run as pipes beside the router (see
-	// ingest.Pipe); they subscribe first, so ready means them too. When
-	// the router stops, so do they: their subscribers drain, acking what
-	// lands, before the writers are closed.
 	pipeCtx, stopPipes := context.WithCancel(ctx)
 	var piping sync.WaitGroup
 	defer func() {
@@ -223,12 +227,17 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	for _, pr := range pipes {
 		msgs, err := pr.sub.Subscribe(pipeCtx, pr.topic)
 		if err != nil {
+			_ = r.Close()
+			<-routed
 			return fmt.Errorf("ingest: subscribe to %s: %w", pr.topic, err)
 		}
 		piping.Go(func() { pr.pipe.Run(msgs) })
 	}
+	if ready != nil {
+		close(ready)
+	}
 	log.Info("ingest: running", "group", cfg.Group, "handlers", len(subs))
-	if err := r.Run(ctx); err != nil {
+	if err := <-routed; err != nil {
 		return fmt.Errorf("ingest: router: %w", err)
 	}
 	stopPipes()
