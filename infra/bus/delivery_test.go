@@ -27,3 +27,31 @@ func TestDelivery(t *testing.T) {
 		t.Fatal("Terminate on a derived context must reach the subscriber")
 	}
 }
+
+func TestRecord(t *testing.T) {
+	type other struct{}
+	base, cancel := context.WithCancel(context.WithValue(t.Context(), other{}, "kept"))
+	ctx := WithRecord(WithOrigin(base, "telemetry.metrics"), "telemetry.metrics-2", 4711, 3)
+	// As a handler sees it: derived again by the router or the pipe.
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	if got := DeliveryAttempt(child); got != 3 {
+		t.Errorf("DeliveryAttempt = %d, want 3", got)
+	}
+	if key, seq, ok := Position(child); !ok || key != "telemetry.metrics-2" || seq != 4711 {
+		t.Errorf("Position = %q %d %v, want telemetry.metrics-2 4711 true", key, seq, ok)
+	}
+	if o, ok := Origin(child); !ok || o != "telemetry.metrics" {
+		t.Errorf("Origin = %q %v, want the base's", o, ok)
+	}
+	if child.Value(other{}) != "kept" {
+		t.Error("values of the base must still be found")
+	}
+	if !Terminate(child) {
+		t.Error("Terminate must find the delivery")
+	}
+	cancel()
+	if child.Err() == nil {
+		t.Error("cancelling the base must reach the record's derived contexts")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -102,7 +103,7 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 	var waiters sync.WaitGroup
 	waiters.Go(func() {
 		for d := range queue {
-			pc.await(genCtx, msgBase, logKey, d.rec, d.msg, d.cancel, slots)
+			pc.await(genCtx, msgBase, logKey, d.offset, d.msg, d.cancel, slots)
 		}
 	})
 	var failStep string
@@ -139,14 +140,15 @@ func (pc *partitionConsumer) run(genCtx context.Context) {
 			break
 		}
 		delivered = true
-		msg, cancel := newDelivery(msgBase, logKey, rec, 1)
+		msg := fromRecord(rec)
+		cancel := withRecord(msgBase, msg, logKey, rec.Offset, 1)
 		if !pc.send(genCtx, msg) {
 			// Never handed out: it stays un-acked in the watermark, so the
 			// next owner reads it again.
 			cancel()
 			break
 		}
-		queue <- &delivery{rec: rec, msg: msg, cancel: cancel}
+		queue <- &delivery{offset: rec.Offset, msg: msg, cancel: cancel}
 	}
 
 	close(queue)
@@ -177,9 +179,11 @@ func (pc *partitionConsumer) resetOutOfRange(ctx context.Context, reader *kafka.
 	return start, reader.SetOffset(start)
 }
 
-// delivery is a handed-out record waiting for its ack.
+// delivery is a handed-out record waiting for its ack. It keeps the
+// message, not the record: a redelivery is made from the message, and the
+// record's headers (a string and a slice each) need not live as long.
 type delivery struct {
-	rec    kafka.Message
+	offset int64
 	msg    *message.Message
 	cancel context.CancelFunc
 }
@@ -193,18 +197,18 @@ type delivery struct {
 // released, in which case the next owner gets it from the watermark.
 // Kafka keeps no delivery count, so it is counted here: per owner, from 1
 // again after a rebalance or restart.
-func (pc *partitionConsumer) await(genCtx, msgBase context.Context, logKey string, rec kafka.Message, msg *message.Message, cancel context.CancelFunc, slots <-chan struct{}) {
+func (pc *partitionConsumer) await(genCtx, msgBase context.Context, logKey string, offset int64, msg *message.Message, cancel context.CancelFunc, slots <-chan struct{}) {
 	for attempt := 1; ; {
 		select {
 		case <-msg.Acked():
 			cancel()
 			pc.mu.Lock()
 			before := pc.wm.window()
-			err := pc.wm.ack(rec.Offset)
+			err := pc.wm.ack(offset)
 			retired := before - pc.wm.window()
 			pc.mu.Unlock()
 			if err != nil {
-				pc.logger.Error("kafka ack bookkeeping", "offset", rec.Offset, "err", err)
+				pc.logger.Error("kafka ack bookkeeping", "offset", offset, "err", err)
 			}
 			// A slot is freed when its message leaves the window, not when
 			// it is acked: behind an un-acked message, acked ones would
@@ -228,7 +232,8 @@ func (pc *partitionConsumer) await(genCtx, msgBase context.Context, logKey strin
 				}
 			}
 			attempt++
-			msg, cancel = newDelivery(msgBase, logKey, rec, attempt)
+			msg = redelivery(msg)
+			cancel = withRecord(msgBase, msg, logKey, offset, attempt)
 			if !pc.send(genCtx, msg) {
 				cancel()
 				return
@@ -322,19 +327,22 @@ func (pc *partitionConsumer) fail(genCtx context.Context, what string, err error
 	}
 }
 
-// newDelivery builds a fresh Watermill message for rec (a nacked message
-// cannot be acked again, so every hand-out is a new one) with its own
-// context, cancelled on ack/nack or partition release, saying which
-// delivery it is (bus.DeliveryAttempt) and where the record sits
-// (bus.Position, logKey: topic-partition); base carries the origin. A
-// Terminate needs nothing more than the ack: committing the offset ends
-// the record's redelivery.
-func newDelivery(base context.Context, logKey string, rec kafka.Message, attempt int) (*message.Message, context.CancelFunc) {
-	msg := fromRecord(rec)
-	ctx, _ := bus.WithDelivery(base, func() int { return attempt })
-	offset := rec.Offset
-	ctx = bus.WithPosition(ctx, func() (string, int64, bool) { return logKey, offset, true })
-	ctx, cancel := context.WithCancel(ctx)
+// redelivery is a fresh Watermill message for a nacked one, which cannot
+// be acked again: the same id, payload and metadata.
+func redelivery(prev *message.Message) *message.Message {
+	msg := message.NewMessage(prev.UUID, prev.Payload)
+	msg.Metadata = maps.Clone(prev.Metadata)
+	return msg
+}
+
+// withRecord gives msg its context: which delivery it is
+// (bus.DeliveryAttempt) and where the record sits (bus.Position, logKey:
+// topic-partition), from base, which carries the origin and is cancelled
+// when the partition is released; cancel ends it on ack or nack, as
+// Watermill's subscribers do. A Terminate needs nothing more than the ack:
+// committing the offset ends the record's redelivery.
+func withRecord(base context.Context, msg *message.Message, logKey string, offset int64, attempt int) context.CancelFunc {
+	ctx, cancel := context.WithCancel(bus.WithRecord(base, logKey, offset, attempt))
 	msg.SetContext(ctx)
-	return msg, cancel
+	return cancel
 }
