@@ -120,9 +120,9 @@ bench: ## benchmarks with printed figures (detectors, tributary-detect on 20k po
 	$(GO) test -run='^$$' -bench=. -benchmem ./processors/...
 
 .PHONY: bench-ingest
-bench-ingest: ## tributary-ingest on private stacks, two runs each: 158,420 Kafka metrics (beside Redpanda Connect on the same records, and the raw kafka-go and clickhouse-client limits), 100,000 JetStream auth events; freshness p50/p99 at 5k and 20k events/s; tables (also out/bench-ingest-*.json), profiles in out/ingest*.pprof. INGEST_FLAGS adds flags, INGEST_BIN measures another build, BENCH_PEER=off skips the peer
+bench-ingest: ## tributary-ingest on private stacks, two runs each: 158,420 Kafka metrics (beside Redpanda Connect on the same records, and the raw kafka-go and clickhouse-client limits), 100,000 JetStream auth events, 369,000 events of every family at once; freshness p50/p99 at 5k and 20k events/s; tables (also out/bench-ingest-*.json), profiles in out/ingest*.pprof. INGEST_FLAGS adds flags, INGEST_BIN measures another build, BENCH_PEER=off skips the peer
 	@mkdir -p $(OUT)
-	BENCH_OUT=$(CURDIR)/$(OUT) $(GO) test -run='^$$' -bench='Ingest(KafkaMetrics|JetStreamAuth|Freshness)' -benchtime=2x -timeout 40m ./tests/bench/ingest
+	BENCH_OUT=$(CURDIR)/$(OUT) $(GO) test -run='^$$' -bench='Ingest(KafkaMetrics|JetStreamAuth|AllFamilies|Freshness)' -benchtime=2x -timeout 40m ./tests/bench/ingest
 
 .PHONY: bench-storage
 bench-storage: $(CHDB)/installed ## what migration 013 (LowCardinality, codecs, skip index) changes on ClickHouse 26.x: bytes for 1M rows, library query times

@@ -1,11 +1,11 @@
 // Package ingest measures tributary-ingest the way a user would: the real
-// binary on a private stack, a backlog on a broker (telemetry metrics on
-// Kafka; auth events on JetStream), a fresh group and database per run,
-// timed from launch until the table holds them all. make bench-ingest runs
-// each twice; it prints a table of rows/s, CPU per record of the ingest
-// and of ClickHouse and peak RSS (and writes it to out/bench-ingest-*.json),
-// and writes profiles of the ingest to out/ingest.cpu.pprof (Kafka
-// metrics) and out/ingest-jetstream-auth.cpu.pprof.
+// binary on a private stack, a backlog on the brokers (telemetry metrics
+// on Kafka; auth events on JetStream; every family at once on both), a
+// fresh group and database per run, timed from launch until the tables
+// hold them all. make bench-ingest runs each twice; it prints a table of
+// rows/s, CPU per record of the ingest and of ClickHouse and peak RSS (and
+// writes it to out/bench-ingest-*.json), and writes profiles of the ingest
+// to out/ingest.cpu.pprof (Kafka metrics) and out/ingest-<job>.cpu.pprof.
 package ingest
 
 import (
@@ -35,34 +35,87 @@ import (
 // Records is the backlog size the ingest issue measured against.
 const records = 158_420
 
-// job is one backlog to ingest: n events of one family on its default
-// transport, landing in table.
+// job is one backlog to ingest: events of one or more families on their
+// default transports, each landing in its table.
 type job struct {
 	name  string // in the table's title and out/bench-ingest-<file>.json
 	file  string
+	parts []part
+}
+
+// part is n events of one family, made by event, landing in table.
+type part struct {
 	table string
 	n     int
 	event func(i int) schemas.Payload
 }
 
+// events is the job's size.
+func (j job) events() int {
+	n := 0
+	for _, p := range j.parts {
+		n += p.n
+	}
+	return n
+}
+
+// countQuery counts the job's rows in db with one query, so polling costs
+// ClickHouse one query whatever the number of tables.
+func (j job) countQuery(db string) string {
+	counts := make([]string, len(j.parts))
+	for i, p := range j.parts {
+		counts[i] = "(SELECT count() FROM `" + db + "`." + p.table + ")"
+	}
+	return "SELECT " + strings.Join(counts, " + ")
+}
+
+func metric(i int) schemas.Payload {
+	return schemas.MetricSample{
+		TelemetrySource: schemas.TelemetrySource{Host: fmt.Sprintf("host-%02d", i%40), Service: "api"},
+		Name:            []string{"cpu.usage", "mem.used", "net.rx", "disk.io"}[i%4],
+		Value:           float64(i%1000) / 10,
+		Labels:          map[string]string{"zone": "a"},
+	}
+}
+
+func loginFailed(i int) schemas.Payload {
+	return schemas.LoginFailed{
+		AuthOrigin: schemas.AuthOrigin{User: fmt.Sprintf("user-%03d", i%500), SourceIP: fmt.Sprintf("192.0.2.%d", i%250+1)},
+		Method:     schemas.MethodPassword, Reason: schemas.ReasonBadCredentials,
+	}
+}
+
+func taskSucceeded(i int) schemas.Payload {
+	end := time.Now().UTC()
+	return schemas.TaskSucceeded{
+		TaskRef: schemas.TaskRef{TaskID: fmt.Sprintf("task-%d", i), TaskType: []string{"export.csv", "email.send", "report.build"}[i%3], Queue: "default", Attempt: 1},
+		TaskRun: schemas.TaskRun{Worker: fmt.Sprintf("worker-%d", i%20), StartedAt: end.Add(-time.Second), FinishedAt: end, DurationMS: 1000},
+	}
+}
+
+func logRecord(i int) schemas.Payload {
+	return schemas.LogRecord{TelemetrySource: schemas.TelemetrySource{Host: fmt.Sprintf("host-%02d", i%40), Service: "api"},
+		Severity: schemas.SeverityInfo, Body: "request served"}
+}
+
+func heartbeat(i int) schemas.Payload {
+	return schemas.Heartbeat{TelemetrySource: schemas.TelemetrySource{Host: fmt.Sprintf("host-%02d", i%40), Service: "api"}, IntervalMS: 10000}
+}
+
 var (
-	kafkaMetrics = job{name: "Kafka metrics", file: "kafka-metrics", table: "telemetry_metrics", n: records,
-		event: func(i int) schemas.Payload {
-			return schemas.MetricSample{
-				TelemetrySource: schemas.TelemetrySource{Host: fmt.Sprintf("host-%02d", i%40), Service: "api"},
-				Name:            []string{"cpu.usage", "mem.used", "net.rx", "disk.io"}[i%4],
-				Value:           float64(i%1000) / 10,
-				Labels:          map[string]string{"zone": "a"},
-			}
-		}}
+	kafkaMetrics = job{name: "Kafka metrics", file: "kafka-metrics", parts: []part{{"telemetry_metrics", records, metric}}}
 	// The auth family's default route is JetStream (auth.<tenant>.<type>).
-	jetStreamAuth = job{name: "JetStream auth events", file: "jetstream-auth", table: "auth_events", n: 100_000,
-		event: func(i int) schemas.Payload {
-			return schemas.LoginFailed{
-				AuthOrigin: schemas.AuthOrigin{User: fmt.Sprintf("user-%03d", i%500), SourceIP: fmt.Sprintf("192.0.2.%d", i%250+1)},
-				Method:     schemas.MethodPassword, Reason: schemas.ReasonBadCredentials,
-			}
-		}}
+	jetStreamAuth = job{name: "JetStream auth events", file: "jetstream-auth", parts: []part{{"auth_events", 100_000, loginFailed}}}
+	// Every family at once, in the proportions the ingest issue measured
+	// (369k events, 261k of them on JetStream): auth and task events on
+	// JetStream, metrics, logs and heartbeats on Kafka.
+	allFamilies = job{name: "All families", file: "all-families", parts: []part{
+		{"auth_events", 130_000, loginFailed},
+		{"task_events", 131_000, taskSucceeded},
+		{"telemetry_metrics", 54_000, metric},
+		{"telemetry_logs", 27_000, logRecord},
+		{"telemetry_heartbeats", 27_000, heartbeat},
+	}}
 )
 
 // prefix names the job's files in out/: ingest.* for the Kafka metrics
@@ -77,6 +130,8 @@ func (j job) prefix() string {
 func BenchmarkIngestKafkaMetrics(b *testing.B) { benchIngest(b, kafkaMetrics) }
 
 func BenchmarkIngestJetStreamAuth(b *testing.B) { benchIngest(b, jetStreamAuth) }
+
+func BenchmarkIngestAllFamilies(b *testing.B) { benchIngest(b, allFamilies) }
 
 func benchIngest(b *testing.B, j job) {
 	env := testenv.Private(b)
@@ -104,14 +159,14 @@ func benchIngest(b *testing.B, j job) {
 		db := fmt.Sprintf("bench_%d", time.Now().UnixNano())
 		r := runIngest(ctx, b, env, bin, db, j, extra)
 		b.ReportMetric(r.rowsPerSec, "rows/s")
-		b.ReportMetric(r.ingestCPU.Seconds()*1e6/float64(j.n), "ingest-µs/record")
-		b.ReportMetric(r.chCPU.Seconds()*1e6/float64(j.n), "clickhouse-µs/row")
+		b.ReportMetric(r.ingestCPU.Seconds()*1e6/float64(j.events()), "ingest-µs/record")
+		b.ReportMetric(r.chCPU.Seconds()*1e6/float64(j.events()), "clickhouse-µs/row")
 		b.ReportMetric(float64(r.peakRSS)/(1<<20), "peak-MiB")
-		these := []run{r.row(label, n, j.n)}
+		these := []run{r.row(label, n, j.events())}
 		if peer {
 			lastPeerDB = fmt.Sprintf("peer_%d", time.Now().UnixNano())
 			p := runConnect(ctx, b, env, connect, lastPeerDB, j)
-			these = append(these, p.row(peerLabel, n, j.n))
+			these = append(these, p.row(peerLabel, n, j.events()))
 			ratios = append(ratios, fmt.Sprintf("run %d: %.2f× Redpanda Connect's rows/s, %.2f× its CPU per record, %.2f× its ClickHouse CPU per row",
 				n, r.rowsPerSec/p.rowsPerSec, r.ingestCPU.Seconds()/p.ingestCPU.Seconds(), r.chCPU.Seconds()/p.chCPU.Seconds()))
 		}
@@ -121,7 +176,7 @@ func benchIngest(b *testing.B, j job) {
 	if peer {
 		k := rawKafka(ctx, b, env)
 		c := rawInsert(ctx, b, env, lastPeerDB)
-		runs = append(runs, k.row("limit: raw kafka-go, read and mark only", 0, j.n), c.row("limit: clickhouse-client Native insert", 0, j.n))
+		runs = append(runs, k.row("limit: raw kafka-go, read and mark only", 0, j.events()), c.row("limit: clickhouse-client Native insert", 0, j.events()))
 		best := 0.0
 		for _, r := range runs {
 			if r.Consumer == label {
@@ -130,7 +185,7 @@ func benchIngest(b *testing.B, j job) {
 		}
 		ratios = append(ratios, fmt.Sprintf("best of ours: %.2f of raw kafka-go's rate, %.2f of clickhouse-client's", best/k.rowsPerSec, best/c.rowsPerSec))
 	}
-	fmt.Printf("\n%s, %d events, all runs:\n%s\n%s\n", j.name, j.n, table(runs), strings.Join(ratios, "\n"))
+	fmt.Printf("\n%s, %d events, all runs:\n%s\n%s\n", j.name, j.events(), table(runs), strings.Join(ratios, "\n"))
 	if data, err := json.MarshalIndent(runs, "", "  "); err == nil {
 		_ = os.MkdirAll(outDir(), 0o755)
 		_ = os.WriteFile(filepath.Join(outDir(), "bench-ingest-"+j.file+".json"), data, 0o644)
@@ -175,7 +230,6 @@ type result struct {
 }
 
 func publishEvents(ctx context.Context, b *testing.B, env *testenv.Env, j job) {
-	n := j.n
 	conn, err := publish.Dial(ctx, publish.DialConfig{
 		Config:  publish.Config{Source: "//tributary/bench"},
 		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Provision: true,
@@ -196,13 +250,22 @@ func publishEvents(ctx context.Context, b *testing.B, env *testenv.Env, j job) {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	for i := range n {
-		p := j.event(i)
-		e, err := schemas.NewEvent("//tributary/bench", "acme", p)
-		if err != nil {
-			b.Fatal(err)
+	// Interleaved, so that every family's backlog is there from the start.
+	n, most := j.events(), 0
+	for _, p := range j.parts {
+		most = max(most, p.n)
+	}
+	for i := range most {
+		for _, p := range j.parts {
+			if i >= p.n {
+				continue
+			}
+			e, err := schemas.NewEvent("//tributary/bench", "acme", p.event(i))
+			if err != nil {
+				b.Fatal(err)
+			}
+			async.Publish(ctx, e)
 		}
-		async.Publish(ctx, e)
 	}
 	async.Close()
 	if acked.Load() != int64(n) {
@@ -295,7 +358,7 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	}
 	chCPU := cpuOf(chPID) - chStart
 	<-profDone // the ingest idles from here: the profile holds the busy part
-	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: float64(j.n) / wall.Seconds(), peakRSS: peak}
+	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: float64(j.events()) / wall.Seconds(), peakRSS: peak}
 }
 
 // landed waits until db's table holds the job's n rows, sampling the peak
@@ -314,18 +377,18 @@ func landed(ctx context.Context, env *testenv.Env, cmd *exec.Cmd, start time.Tim
 	err = poll.Until(ctx, 100*time.Millisecond, func(ctx context.Context) (bool, error) {
 		peak = max(peak, rssOf(cmd.Process.Pid))
 		var n uint64
-		if err := conn.QueryRow(ctx, "SELECT count() FROM `"+db+"`."+j.table).Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, j.countQuery(db)).Scan(&n); err != nil {
 			return false, err
 		}
 		if n > 0 && first == 0 {
 			first = time.Since(start)
 			firstRow()
 		}
-		if n < uint64(j.n) {
+		if n < uint64(j.events()) {
 			if exited(cmd.Process.Pid) {
-				return true, fmt.Errorf("%s exited with %d of %d rows", filepath.Base(cmd.Path), n, j.n)
+				return true, fmt.Errorf("%s exited with %d of %d rows", filepath.Base(cmd.Path), n, j.events())
 			}
-			return false, fmt.Errorf("%d of %d rows", n, j.n)
+			return false, fmt.Errorf("%d of %d rows", n, j.events())
 		}
 		return true, nil
 	})

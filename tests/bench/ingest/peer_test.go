@@ -145,7 +145,7 @@ func runConnect(ctx context.Context, b *testing.B, env *testenv.Env, bin, db str
 		b.Fatalf("Redpanda Connect did not land the backlog: %v\n%s", err, tail(string(log), 3000))
 	}
 	return result{wall: wall, firstRow: firstRow, ingestCPU: cpuOf(cmd.Process.Pid), chCPU: cpuOf(chPID) - chStart,
-		rowsPerSec: float64(j.n) / wall.Seconds(), peakRSS: peak}
+		rowsPerSec: float64(j.events()) / wall.Seconds(), peakRSS: peak}
 }
 
 // rawKafka is the client's own limit: kafka-go reading the backlog in a
