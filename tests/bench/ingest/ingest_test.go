@@ -202,28 +202,31 @@ type run struct {
 	RowsPerSec      float64 `json:"rows_per_s"`
 	IngestUSPerRec  float64 `json:"ingest_cpu_us_per_record"`
 	CHUSPerRow      float64 `json:"clickhouse_cpu_us_per_row"`
+	BrokersUSPerRec float64 `json:"brokers_cpu_us_per_record"`
 	PeakRSSMiB      int64   `json:"peak_rss_mib"`
 }
 
 func (r result) row(consumer string, n, events int) run {
 	return run{Consumer: consumer, Run: n, Records: events, WallSeconds: r.wall.Seconds(), FirstRowSeconds: r.firstRow.Seconds(),
 		RowsPerSec: r.rowsPerSec, IngestUSPerRec: r.ingestCPU.Seconds() * 1e6 / float64(events), CHUSPerRow: r.chCPU.Seconds() * 1e6 / float64(events),
-		PeakRSSMiB: r.peakRSS >> 20}
+		BrokersUSPerRec: r.brokersCPU.Seconds() * 1e6 / float64(events),
+		PeakRSSMiB:      r.peakRSS >> 20}
 }
 
 // table renders runs as the README's markdown table.
 func table(runs []run) string {
 	var sb strings.Builder
-	sb.WriteString("| consumer | run | rows/s | wall (first row) | consumer CPU/record | ClickHouse CPU/row | peak RSS |\n|---|---|---|---|---|---|---|\n")
+	sb.WriteString("| consumer | run | rows/s | wall (first row) | consumer CPU/record | ClickHouse CPU/row | NATS+Kafka CPU/record | peak RSS |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
-		fmt.Fprintf(&sb, "| %s | %d | %.0f | %.2f s (%.2f s) | %.1f µs | %.1f µs | %d MiB |\n",
-			r.Consumer, r.Run, r.RowsPerSec, r.WallSeconds, r.FirstRowSeconds, r.IngestUSPerRec, r.CHUSPerRow, r.PeakRSSMiB)
+		fmt.Fprintf(&sb, "| %s | %d | %.0f | %.2f s (%.2f s) | %.1f µs | %.1f µs | %.1f µs | %d MiB |\n",
+			r.Consumer, r.Run, r.RowsPerSec, r.WallSeconds, r.FirstRowSeconds, r.IngestUSPerRec, r.CHUSPerRow, r.BrokersUSPerRec, r.PeakRSSMiB)
 	}
 	return sb.String()
 }
 
 type result struct {
 	wall, ingestCPU, chCPU time.Duration
+	brokersCPU             time.Duration // NATS and Kafka, over the run
 	firstRow               time.Duration // from launch: start-up, migrations and the group join
 	rowsPerSec             float64
 	peakRSS                int64
@@ -306,6 +309,8 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	defer lf.Close()
 	chPID := clickhousePID(b, env.ClickHouseAddr)
 	chStart := cpuOf(chPID)
+	br := brokersOf(b, env)
+	brStart := br.cpu()
 
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = lf, lf
@@ -356,9 +361,9 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	if log, err := os.ReadFile(logPath); err == nil {
 		_ = os.WriteFile(filepath.Join(outDir(), j.prefix()+".log"), log, 0o644)
 	}
-	chCPU := cpuOf(chPID) - chStart
+	chCPU, brCPU := cpuOf(chPID)-chStart, br.cpu()-brStart
 	<-profDone // the ingest idles from here: the profile holds the busy part
-	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, rowsPerSec: float64(j.events()) / wall.Seconds(), peakRSS: peak}
+	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, brokersCPU: brCPU, rowsPerSec: float64(j.events()) / wall.Seconds(), peakRSS: peak}
 }
 
 // landed waits until db's table holds the job's n rows, sampling the peak
@@ -427,27 +432,31 @@ func outDir() string {
 }
 
 // clickhousePID finds the server listening on addr's port, from /proc.
-func clickhousePID(b *testing.B, addr string) int {
+func clickhousePID(b *testing.B, addr string) int { return listenerPID(b, "ClickHouse", addr) }
+
+// listenerPID finds the process listening on addr's port, from /proc.
+func listenerPID(b *testing.B, what, addr string) int {
 	_, port, _ := net.SplitHostPort(addr)
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if strings.Contains(string(cmdline), "clickhouse") {
-			cfg := strings.ReplaceAll(string(cmdline), "\x00", " ")
-			if strings.Contains(cfg, "--config") || strings.Contains(cfg, "-C") {
-				if owns(pid, port) {
-					return pid
-				}
-			}
+		if pid, err := strconv.Atoi(e.Name()); err == nil && owns(pid, port) {
+			return pid
 		}
 	}
-	b.Fatalf("no ClickHouse process listens on %s", addr)
+	b.Fatalf("no %s process listens on %s", what, addr)
 	return 0
 }
+
+// brokers is the CPU the stack's brokers have used so far: what a run
+// costs NATS and Kafka, beside the consumer and ClickHouse, on a machine
+// whose two cores they all share.
+type brokers struct{ nats, kafka int }
+
+func brokersOf(b *testing.B, env *testenv.Env) brokers {
+	return brokers{nats: listenerPID(b, "NATS", strings.TrimPrefix(env.NATSURL, "nats://")), kafka: listenerPID(b, "Kafka", env.KafkaBrokers[0])}
+}
+
+func (br brokers) cpu() time.Duration { return cpuOf(br.nats) + cpuOf(br.kafka) }
 
 // owns reports whether pid has a listening socket on port.
 func owns(pid int, port string) bool {

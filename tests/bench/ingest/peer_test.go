@@ -126,6 +126,8 @@ func runConnect(ctx context.Context, b *testing.B, env *testenv.Env, bin, db str
 	defer lf.Close()
 	chPID := clickhousePID(b, env.ClickHouseAddr)
 	chStart := cpuOf(chPID)
+	br := brokersOf(b, env)
+	brStart := br.cpu()
 
 	cmd := exec.Command(bin, "run", cfg)
 	cmd.Stdout, cmd.Stderr = lf, lf
@@ -144,7 +146,7 @@ func runConnect(ctx context.Context, b *testing.B, env *testenv.Env, bin, db str
 		log, _ := os.ReadFile(logPath)
 		b.Fatalf("Redpanda Connect did not land the backlog: %v\n%s", err, tail(string(log), 3000))
 	}
-	return result{wall: wall, firstRow: firstRow, ingestCPU: cpuOf(cmd.Process.Pid), chCPU: cpuOf(chPID) - chStart,
+	return result{wall: wall, firstRow: firstRow, ingestCPU: cpuOf(cmd.Process.Pid), chCPU: cpuOf(chPID) - chStart, brokersCPU: br.cpu() - brStart,
 		rowsPerSec: float64(j.events()) / wall.Seconds(), peakRSS: peak}
 }
 
