@@ -319,6 +319,10 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	}
 	addr := l.Addr().String()
 	l.Close()
+	// The tables are there before launch, as they are for the peer: both
+	// are measured ingesting, not creating a schema (the ingest finds its
+	// migrations applied and goes on).
+	prepareDatabase(ctx, b, env, db)
 	args := append([]string{"-nats-url", env.NATSURL, "-kafka-brokers", strings.Join(env.KafkaBrokers, ","), "-clickhouse-addr", env.ClickHouseAddr,
 		"-clickhouse-database", db, "-group", db, "-http", addr, "-stats-interval", "-1s"}, extra...)
 	logPath := filepath.Join(b.TempDir(), "ingest.log")
