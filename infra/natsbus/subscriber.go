@@ -83,7 +83,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, subjectFilter string) (<-cha
 	if err != nil {
 		return nil, fmt.Errorf("jetstream subscribe %s: consumer %s on stream %s: %w", subjectFilter, name, stream, err)
 	}
-	pull := jetstream.PullMessagesOpt(jetstream.PullMaxMessages(s.cfg.FetchBatch))
+	var pull jetstream.PullConsumeOpt = jetstream.PullMaxMessages(s.cfg.FetchBatch)
 	if n := s.cfg.PullMaxBytes; n >= 0 {
 		// The client asks for at most what is left of n after what it
 		// holds, so a message larger than half of n could stall the pull.
@@ -96,7 +96,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, subjectFilter string) (<-cha
 		}
 		pull = jetstream.PullMaxBytes(n)
 	}
-	iter, err := cons.Messages(pull)
+	iter, err := consume(cons, pull)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream subscribe %s: pull: %w", subjectFilter, err)
 	}
@@ -138,7 +138,7 @@ func (s *Subscriber) Close() error {
 // one ticker per message.
 type consumption struct {
 	sub    *Subscriber
-	iter   jetstream.MessagesContext
+	iter   pulled
 	out    chan *message.Message
 	stream string
 	logger *slog.Logger
