@@ -50,6 +50,10 @@ func TestParsePrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// A shell with the local stack's env file sourced sets these.
+			for _, k := range []string{"TRIBUTARY_CLICKHOUSE_ADDR", "TRIBUTARY_KAFKA_BROKERS", "TRIBUTARY_BATCH_ROWS"} {
+				t.Setenv(k, "")
+			}
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
