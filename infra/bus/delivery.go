@@ -17,19 +17,9 @@ type deliveryKey struct{}
 // delivery is what a subscriber tells its handlers about one hand-out of a
 // message, and what they may tell it back.
 type delivery struct {
-	attempt  func() int // nil: n is the attempt
+	h        Handout // nil: n is the attempt
 	n        int
 	terminal atomic.Bool
-}
-
-// WithDelivery returns a message context derived from ctx that says which
-// delivery of its message this is (attempt is called only when a handler
-// asks, since reading it can cost a parse) and lets a handler ask for the
-// message to be terminated. terminated reports whether one did; the
-// subscriber reads it after the ack.
-func WithDelivery(ctx context.Context, attempt func() int) (_ context.Context, terminated func() bool) {
-	d := &delivery{attempt: attempt}
-	return context.WithValue(ctx, deliveryKey{}, d), d.terminal.Load
 }
 
 // DeliveryAttempt returns which delivery of its message ctx belongs to:
@@ -39,10 +29,10 @@ func DeliveryAttempt(ctx context.Context) int {
 	switch {
 	case !ok:
 		return 0
-	case d.attempt == nil:
-		return d.n
+	case d.h != nil:
+		return d.h.Attempt()
 	}
-	return d.attempt()
+	return d.n
 }
 
 // Terminate asks the transport to end the message's redelivery for good
@@ -60,23 +50,17 @@ func Terminate(ctx context.Context) bool {
 
 type positionKey struct{}
 
-// WithPosition returns a message context that says where the message sits
-// in its transport: key names the ordered log (a Kafka topic partition, a
-// JetStream stream) and seq is the message's place in it (offset, stream
-// sequence). pos is called only when a handler asks, since reading it can
-// cost a parse. Writers use it to cut batches a replay rebuilds the same.
-func WithPosition(ctx context.Context, pos func() (key string, seq int64, ok bool)) context.Context {
-	return context.WithValue(ctx, positionKey{}, pos)
-}
-
-// Position returns what WithPosition or WithRecord put in ctx; ok is
-// false when the transport did not say.
+// Position returns where ctx's message sits in its transport: key names
+// the ordered log (a Kafka topic partition, a JetStream stream) and seq is
+// its place in it (offset, stream sequence); ok is false when the
+// transport did not say. Writers use it to cut batches a replay rebuilds
+// the same.
 func Position(ctx context.Context) (key string, seq int64, ok bool) {
 	switch pos := ctx.Value(positionKey{}).(type) {
-	case func() (string, int64, bool):
-		return pos()
 	case *position:
 		return pos.key, pos.seq, true
+	case Handout:
+		return pos.Position()
 	}
 	return "", 0, false
 }
@@ -86,28 +70,61 @@ type position struct {
 	seq int64
 }
 
-// WithRecord is WithDelivery and WithPosition at once, for a transport that
-// knows the attempt and the position when it hands a message out (Kafka):
-// one value per message instead of a context and a closure for each, which
-// showed in ingest profiles at tens of thousands of messages a second.
+// WithRecord returns a message context derived from ctx that says which
+// delivery of its message this is (DeliveryAttempt), where it sits
+// (Position), and lets a handler ask for it to be terminated (Terminate),
+// for a transport that knows all of it at hand-out (Kafka). One value per
+// message, not a context and a closure for each: they showed in ingest
+// profiles at tens of thousands of messages a second.
 // Terminate is accepted and has no effect there: the transport has no
 // such notion (see Terminate).
 func WithRecord(ctx context.Context, key string, seq int64, attempt int) context.Context {
-	return &recordCtx{Context: ctx, d: delivery{n: attempt}, pos: position{key: key, seq: seq}}
+	return &handoutCtx{Context: ctx, d: delivery{n: attempt}, pos: position{key: key, seq: seq}}
 }
 
-type recordCtx struct {
+// Handout is what a transport can tell of one hand-out of a message, read
+// only when a handler asks: on JetStream both come from parsing the reply
+// subject.
+type Handout interface {
+	Attempt() int
+	Position() (key string, seq int64, ok bool)
+}
+
+// WithHandout is WithRecord and WithOrigin at once for a transport that
+// reads the attempt and position lazily (JetStream).
+// Whether a handler called Terminate is read with Terminated.
+func WithHandout(ctx context.Context, origin string, h Handout) context.Context {
+	return &handoutCtx{Context: ctx, d: delivery{h: h}, origin: origin, hasOrigin: true}
+}
+
+// Terminated reports whether a handler called Terminate on ctx or a
+// context derived from it.
+func Terminated(ctx context.Context) bool {
+	d, ok := ctx.Value(deliveryKey{}).(*delivery)
+	return ok && d.terminal.Load()
+}
+
+type handoutCtx struct {
 	context.Context
-	d   delivery
-	pos position
+	d         delivery
+	pos       position // unless d.h tells it
+	origin    string
+	hasOrigin bool
 }
 
-func (c *recordCtx) Value(key any) any {
+func (c *handoutCtx) Value(key any) any {
 	switch key.(type) {
 	case deliveryKey:
 		return &c.d
 	case positionKey:
+		if c.d.h != nil {
+			return c.d.h
+		}
 		return &c.pos
+	case originKey:
+		if c.hasOrigin {
+			return c.origin
+		}
 	}
 	return c.Context.Value(key)
 }

@@ -5,30 +5,13 @@ import (
 	"testing"
 )
 
-func TestDelivery(t *testing.T) {
+func TestRecord(t *testing.T) {
 	if DeliveryAttempt(t.Context()) != 0 || Terminate(t.Context()) {
 		t.Fatal("a plain context must report no delivery and refuse Terminate")
 	}
-	calls := 0
-	ctx, terminated := WithDelivery(t.Context(), func() int { calls++; return 3 })
-	if calls != 0 {
-		t.Fatal("attempt must be read lazily")
+	if _, _, ok := Position(t.Context()); ok {
+		t.Fatal("a plain context must report no position")
 	}
-	// A handler's derived context (Watermill wraps it) still carries it.
-	child, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if got := DeliveryAttempt(child); got != 3 {
-		t.Fatalf("DeliveryAttempt = %d, want 3", got)
-	}
-	if terminated() {
-		t.Fatal("terminated before Terminate")
-	}
-	if !Terminate(child) || !terminated() {
-		t.Fatal("Terminate on a derived context must reach the subscriber")
-	}
-}
-
-func TestRecord(t *testing.T) {
 	type other struct{}
 	base, cancel := context.WithCancel(context.WithValue(t.Context(), other{}, "kept"))
 	ctx := WithRecord(WithOrigin(base, "telemetry.metrics"), "telemetry.metrics-2", 4711, 3)
@@ -53,5 +36,38 @@ func TestRecord(t *testing.T) {
 	cancel()
 	if child.Err() == nil {
 		t.Error("cancelling the base must reach the record's derived contexts")
+	}
+}
+
+type fakeHandout struct{ asked int }
+
+func (h *fakeHandout) Attempt() int { h.asked++; return 4 }
+func (h *fakeHandout) Position() (string, int64, bool) {
+	h.asked++
+	return "AUTH", 99, true
+}
+
+func TestHandout(t *testing.T) {
+	h := &fakeHandout{}
+	ctx := WithHandout(t.Context(), "auth.acme.login.failed", h)
+	if h.asked != 0 {
+		t.Fatal("a handout must be read only when asked")
+	}
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	if got := DeliveryAttempt(child); got != 4 {
+		t.Errorf("DeliveryAttempt = %d, want 4", got)
+	}
+	if key, seq, ok := Position(child); !ok || key != "AUTH" || seq != 99 {
+		t.Errorf("Position = %q %d %v, want AUTH 99 true", key, seq, ok)
+	}
+	if o, ok := Origin(child); !ok || o != "auth.acme.login.failed" {
+		t.Errorf("Origin = %q %v", o, ok)
+	}
+	if Terminated(ctx) {
+		t.Error("terminated before Terminate")
+	}
+	if !Terminate(child) || !Terminated(ctx) {
+		t.Error("Terminate on a derived context must be seen by Terminated")
 	}
 }

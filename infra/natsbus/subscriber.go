@@ -129,11 +129,11 @@ func (s *Subscriber) Close() error {
 
 // consumption is one Subscribe call's pull loop.
 //
-// Per message it keeps only a small goroutine waiting for the Watermill
-// ack or nack. The calls to the server are made elsewhere, so that
-// goroutine stays shallow (no stack growth) and cheap: acks and naks go
-// through one acker goroutine (they are fire-and-forget publishes, so one
-// goroutine keeps up), and a single keep-alive loop tells the server every
+// A handed-out message waits for its Watermill ack or nack in one of a
+// few waiter queues (see waitLanes), not in a goroutine of its own. The
+// calls to the server are made elsewhere: acks and naks go through one
+// acker goroutine (they are fire-and-forget publishes, so one goroutine
+// keeps up), and a single keep-alive loop tells the server every
 // AckWait/2 that all messages still in flight are in progress, instead of
 // one ticker per message.
 type consumption struct {
@@ -191,7 +191,24 @@ func (c *consumption) run(ctx context.Context) {
 	// cancellation until the drain is over.
 	msgBase, release := context.WithCancel(context.WithoutCancel(ctx))
 	defer release()
+	// A few waiters follow the hand-outs, each its share (round robin) in
+	// order, instead of a goroutine per message: creating and scheduling
+	// them was a tenth of the ingest's JetStream CPU. A message acked
+	// before the one its waiter is on has its ack sent a little later;
+	// the keep-alive covers it meanwhile. The server hands out at most
+	// MaxAckPending un-acked messages, so the queues hardly ever fill; if
+	// one does, pulling waits for it.
 	var waiters sync.WaitGroup
+	lanes := make([]chan handedOut, waitLanes)
+	for i := range lanes {
+		lanes[i] = make(chan handedOut, c.sub.cfg.MaxAckPending/waitLanes+16)
+		waiters.Go(func() {
+			for h := range lanes[i] {
+				c.await(msgBase, h)
+			}
+		})
+	}
+	lane := 0
 	for {
 		m, err := c.iter.Next()
 		if err != nil {
@@ -206,7 +223,7 @@ func (c *consumption) run(ctx context.Context) {
 			c.acks <- ackRequest{m: m, nak: true}
 			continue
 		}
-		msg, terminated, cancel := c.newDelivery(msgBase, m)
+		msg, hctx, cancel := c.newDelivery(msgBase, m)
 		c.mu.Lock()
 		c.inflight[m] = struct{}{}
 		c.mu.Unlock()
@@ -218,11 +235,11 @@ func (c *consumption) run(ctx context.Context) {
 			c.acks <- ackRequest{m: m, nak: true, id: msg.UUID}
 			continue
 		}
-		waiters.Add(1)
-		go func() {
-			defer waiters.Done()
-			c.await(msgBase, m, msg, terminated, cancel)
-		}()
+		lanes[lane] <- handedOut{m: m, msg: msg, hctx: hctx, cancel: cancel}
+		lane = (lane + 1) % len(lanes)
+	}
+	for _, l := range lanes {
+		close(l)
 	}
 
 	done := make(chan struct{})
@@ -245,14 +262,26 @@ func (c *consumption) run(ctx context.Context) {
 	<-ackerDone
 }
 
+// waitLanes is how many waiters follow a subscription's hand-outs.
+const waitLanes = 8
+
+// handedOut is a message handed out and waiting for its ack or nack.
+type handedOut struct {
+	m      jetstream.Msg
+	msg    *message.Message
+	hctx   context.Context // what newDelivery made, for bus.Terminated
+	cancel context.CancelFunc
+}
+
 // await waits for the ack or nack of one message and hands the answer to
 // the acker. The keep-alive loop covers AckWait meanwhile.
-func (c *consumption) await(msgBase context.Context, m jetstream.Msg, msg *message.Message, terminated func() bool, cancel context.CancelFunc) {
-	defer cancel()
+func (c *consumption) await(msgBase context.Context, h handedOut) {
+	defer h.cancel()
+	m, msg := h.m, h.msg
 	var req ackRequest
 	select {
 	case <-msg.Acked():
-		req = ackRequest{m: m, id: msg.UUID, term: terminated()}
+		req = ackRequest{m: m, id: msg.UUID, term: bus.Terminated(h.hctx)}
 	case <-msg.Nacked():
 		delivered := uint64(1)
 		if md, err := m.Metadata(); err == nil {
@@ -336,8 +365,10 @@ func (c *consumption) nak(m jetstream.Msg, delay time.Duration) {
 
 // newDelivery builds the Watermill message for m. Its context says which
 // delivery this is (the server's count, so it survives restarts and
-// instances) and lets the handler ask for a Term instead of an Ack.
-func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (*message.Message, func() bool, context.CancelFunc) {
+// instances), where it sits (stream sequence) and where it arrived, read
+// from m only when a handler asks, and lets the handler ask for a Term
+// instead of an Ack (bus.Terminated on hctx).
+func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (msg *message.Message, hctx context.Context, cancel context.CancelFunc) {
 	h := m.Headers()
 	var seq uint64
 	// The stream sequence only names a message without an id header;
@@ -347,23 +378,31 @@ func (c *consumption) newDelivery(base context.Context, m jetstream.Msg) (*messa
 			seq = md.Sequence.Stream
 		}
 	}
-	msg := fromNATS(h, m.Data(), c.stream, seq)
-	ctx, terminated := bus.WithDelivery(base, func() int {
-		md, err := m.Metadata()
-		if err != nil {
-			return 0
-		}
-		return int(md.NumDelivered)
-	})
-	ctx = bus.WithOrigin(ctx, m.Subject())
-	ctx = bus.WithPosition(ctx, func() (string, int64, bool) {
-		md, err := m.Metadata()
-		if err != nil {
-			return "", 0, false
-		}
-		return c.stream, int64(md.Sequence.Stream), true
-	})
-	ctx, cancel := context.WithCancel(ctx)
+	msg = fromNATS(h, m.Data(), c.stream, seq)
+	hctx = bus.WithHandout(base, m.Subject(), &handout{m: m, stream: c.stream})
+	ctx, cancel := context.WithCancel(hctx)
 	msg.SetContext(ctx)
-	return msg, terminated, cancel
+	return msg, hctx, cancel
+}
+
+// handout reads a delivery's attempt and position from its reply subject.
+type handout struct {
+	m      jetstream.Msg
+	stream string
+}
+
+func (h *handout) Attempt() int {
+	md, err := h.m.Metadata()
+	if err != nil {
+		return 0
+	}
+	return int(md.NumDelivered)
+}
+
+func (h *handout) Position() (string, int64, bool) {
+	md, err := h.m.Metadata()
+	if err != nil {
+		return "", 0, false
+	}
+	return h.stream, int64(md.Sequence.Stream), true
 }

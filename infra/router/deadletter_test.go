@@ -60,10 +60,10 @@ func runDeadLetter(t *testing.T, pub *fakePub, store *fakeStore, handlerErr erro
 		t.Fatal(err)
 	}
 	msg := message.NewMessage("m1", []byte("payload"))
-	ctx, terminated := bus.WithDelivery(t.Context(), func() int { return attempt })
+	ctx := bus.WithRecord(t.Context(), "auth-0", 0, attempt)
 	msg.SetContext(ctx)
 	_, err = mw(func(*message.Message) ([]*message.Message, error) { return nil, handlerErr })(msg)
-	return err, terminated()
+	return err, bus.Terminated(ctx)
 }
 
 // Issue 11, item 3: a poison record too large for its dead-letter

@@ -36,7 +36,7 @@ func TestSinkPassesPosition(t *testing.T) {
 	})
 	for _, on := range []bool{true, false} {
 		msg := toMessage(metric)
-		msg.SetContext(bus.WithPosition(context.Background(), func() (string, int64, bool) { return "telemetry.metrics-2", 4711, true }))
+		msg.SetContext(bus.WithRecord(context.Background(), "telemetry.metrics-2", 4711, 1))
 		w := &fakeWriter{}
 		s := NewSink("telemetry_metrics", w, MetricValues, schemas.DefaultLimits())
 		s.Positions = on
