@@ -205,6 +205,8 @@ type run struct {
 	IngestUSPerRec  float64 `json:"ingest_cpu_us_per_record"`
 	CHUSPerRow      float64 `json:"clickhouse_cpu_us_per_row"`
 	BrokersUSPerRec float64 `json:"brokers_cpu_us_per_record"`
+	Inserts         int     `json:"inserts,omitempty"`
+	InsertsPerSec   float64 `json:"inserts_per_s,omitempty"`
 	PeakRSSMiB      int64   `json:"peak_rss_mib"`
 }
 
@@ -212,16 +214,21 @@ func (r result) row(consumer string, n, events int) run {
 	return run{Consumer: consumer, Run: n, Records: events, WallSeconds: r.wall.Seconds(), FirstRowSeconds: r.firstRow.Seconds(),
 		RowsPerSec: r.rowsPerSec, IngestUSPerRec: r.ingestCPU.Seconds() * 1e6 / float64(events), CHUSPerRow: r.chCPU.Seconds() * 1e6 / float64(events),
 		BrokersUSPerRec: r.brokersCPU.Seconds() * 1e6 / float64(events),
-		PeakRSSMiB:      r.peakRSS >> 20}
+		Inserts:         r.inserts, InsertsPerSec: float64(r.inserts) / (r.wall - r.firstRow).Seconds(),
+		PeakRSSMiB: r.peakRSS >> 20}
 }
 
 // table renders runs as the README's markdown table.
 func table(runs []run) string {
 	var sb strings.Builder
-	sb.WriteString("| consumer | run | rows/s | wall (first row) | consumer CPU/record | ClickHouse CPU/row | NATS+Kafka CPU/record | peak RSS |\n|---|---|---|---|---|---|---|---|\n")
+	sb.WriteString("| consumer | run | rows/s | wall (first row) | consumer CPU/record | ClickHouse CPU/row | inserts/s (rows each) | NATS+Kafka CPU/record | peak RSS |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range runs {
-		fmt.Fprintf(&sb, "| %s | %d | %.0f | %.2f s (%.2f s) | %.1f µs | %.1f µs | %.1f µs | %d MiB |\n",
-			r.Consumer, r.Run, r.RowsPerSec, r.WallSeconds, r.FirstRowSeconds, r.IngestUSPerRec, r.CHUSPerRow, r.BrokersUSPerRec, r.PeakRSSMiB)
+		inserts := ""
+		if r.Inserts > 0 {
+			inserts = fmt.Sprintf("%.1f (%d)", r.InsertsPerSec, r.Records/r.Inserts)
+		}
+		fmt.Fprintf(&sb, "| %s | %d | %.0f | %.2f s (%.2f s) | %.1f µs | %.1f µs | %s | %.1f µs | %d MiB |\n",
+			r.Consumer, r.Run, r.RowsPerSec, r.WallSeconds, r.FirstRowSeconds, r.IngestUSPerRec, r.CHUSPerRow, inserts, r.BrokersUSPerRec, r.PeakRSSMiB)
 	}
 	return sb.String()
 }
@@ -229,6 +236,7 @@ func table(runs []run) string {
 type result struct {
 	wall, ingestCPU, chCPU time.Duration
 	brokersCPU             time.Duration // NATS and Kafka, over the run
+	inserts                int           // ClickHouse inserts it made (0: not known)
 	firstRow               time.Duration // from launch: start-up, migrations and the group join
 	rowsPerSec             float64
 	peakRSS                int64
@@ -376,6 +384,7 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 		b.Fatalf("ingest did not land the backlog: %v\n%s", err, tail(string(log), 3000))
 	}
 	ingestCPU := cpuOf(cmd.Process.Pid)
+	inserts := insertsOf(b, "http://"+addr+"/metrics")
 	// What it waited on, when INGEST_FLAGS has -profile-contention.
 	if strings.Contains(strings.Join(extra, " "), "-profile-contention") {
 		fetch("http://"+addr+"/debug/pprof/block", filepath.Join(outDir(), j.prefix()+".block.pprof"))
@@ -387,7 +396,7 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	}
 	chCPU, brCPU := cpuOf(chPID)-chStart, br.cpu()-brStart
 	<-profDone // the ingest idles from here: the profile holds the busy part
-	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, brokersCPU: brCPU, rowsPerSec: float64(j.events()) / wall.Seconds(), peakRSS: peak}
+	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, brokersCPU: brCPU, inserts: inserts, rowsPerSec: float64(j.events()) / wall.Seconds(), peakRSS: peak}
 }
 
 // landed waits until db's table holds the job's n rows, sampling the peak
@@ -422,6 +431,33 @@ func landed(ctx context.Context, env *testenv.Env, cmd *exec.Cmd, start time.Tim
 		return true, nil
 	})
 	return first, peak, err
+}
+
+// insertsOf sums the ingest's tributary_batches_total (inserts ClickHouse
+// acknowledged, every table): each is a part written, and another per
+// materialized view on the table, which ClickHouse merges later — the
+// parts per second the ClickHouse CPU per row depends on.
+func insertsOf(b *testing.B, url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Logf("inserts: %v", err)
+		return 0
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0
+	}
+	n := 0.0
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "tributary_batches_total{") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64); err == nil {
+			n += v
+		}
+	}
+	return int(n)
 }
 
 // fetch saves url's body to path; a failure leaves no file, which is
