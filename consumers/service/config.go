@@ -49,12 +49,12 @@ type IngestConfig struct {
 	// bookkeeping: measured, ~100 MiB live heap with 10,000 in flight on
 	// the metrics topic, 140-160 MiB RSS in make bench-ingest.
 	InFlight int
-	// JetStreamInFlight is InFlight for JetStream durables (default
-	// InFlight). One batch's worth (5,000) stalled the durable while its
-	// batch was inserted and cut batches by age: in make bench-ingest's
-	// all-families job 10,000 gave 41-49k events/s against 28-33k, with
-	// 6-10 µs of ClickHouse CPU per row against 12-18, at 326-370 MiB
-	// against 289-308.
+	// JetStreamInFlight is InFlight for JetStream durables. The JetStream
+	// subscriber keeps a goroutine per in-flight message, so a message
+	// there costs about twice what it costs on Kafka: measured in make
+	// bench-ingest (100,000 auth events), 5,000 in flight peaked at
+	// 144-149 MiB, 10,000 at 202-252 MiB for little more speed. Default:
+	// BatchRows, or InFlight when that is set.
 	JetStreamInFlight int
 	// BufferRows bounds the rows one table's writer holds (queued or being
 	// inserted); a full buffer blocks handlers, which stops consumption.
@@ -141,11 +141,14 @@ func (c IngestConfig) WithDefaults() IngestConfig {
 	if c.FlushInterval == 0 {
 		c.FlushInterval = 200 * time.Millisecond
 	}
-	if c.InFlight == 0 {
-		c.InFlight = 2 * c.BatchRows
-	}
 	if c.JetStreamInFlight == 0 {
 		c.JetStreamInFlight = c.InFlight
+		if c.InFlight == 0 {
+			c.JetStreamInFlight = c.BatchRows
+		}
+	}
+	if c.InFlight == 0 {
+		c.InFlight = 2 * c.BatchRows
 	}
 	if c.BufferRows == 0 {
 		c.BufferRows = max(20_000, 2*c.BatchRows)

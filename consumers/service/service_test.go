@@ -30,10 +30,10 @@ func TestIngestConfigValidate(t *testing.T) {
 	if d.InFlight != 2*d.BatchRows || d.Router.CloseTimeout != d.ShutdownTimeout {
 		t.Errorf("defaults = in-flight %d for batch %d, close %s for shutdown %s", d.InFlight, d.BatchRows, d.Router.CloseTimeout, d.ShutdownTimeout)
 	}
-	// Both windows default to two batches; an explicit -in-flight sets
-	// both, -jetstream-in-flight JetStream's alone.
-	if d.JetStreamInFlight != 2*d.BatchRows {
-		t.Errorf("JetStreamInFlight default %d, want 2×BatchRows %d", d.JetStreamInFlight, 2*d.BatchRows)
+	// JetStream's window defaults to a batch, Kafka's to two; an explicit
+	// -in-flight sets both, -jetstream-in-flight JetStream's alone.
+	if d.JetStreamInFlight != d.BatchRows {
+		t.Errorf("JetStreamInFlight default %d, want BatchRows %d", d.JetStreamInFlight, d.BatchRows)
 	}
 	set := ok
 	set.InFlight = 3000

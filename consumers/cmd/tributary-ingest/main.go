@@ -103,7 +103,7 @@ flags:
 	fs.StringVar(&cfg.Group, "group", "ingest", "consumer group / durable name prefix; instances with the same group share the work")
 	fs.IntVar(&cfg.BatchRows, "batch-rows", 0, "most rows per ClickHouse insert (default 5000)")
 	fs.IntVar(&cfg.InFlight, "in-flight", 0, "un-acked messages per Kafka topic, split over its partitions (default 2×batch-rows)")
-	fs.IntVar(&cfg.JetStreamInFlight, "jetstream-in-flight", 0, "un-acked messages per JetStream durable, across instances (default: -in-flight)")
+	fs.IntVar(&cfg.JetStreamInFlight, "jetstream-in-flight", 0, "un-acked messages per JetStream durable, across instances (default batch-rows, or -in-flight when set)")
 	fs.IntVar(&cfg.BufferRows, "buffer-rows", 0, "rows one table's writer may hold before consumption pauses (default 20000)")
 	fs.DurationVar(&cfg.FlushInterval, "flush-interval", 0, "longest a row waits for its batch (default 200ms)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 0, "bound on the drain after SIGTERM (default 30s)")
