@@ -49,12 +49,12 @@ type IngestConfig struct {
 	// bookkeeping: measured, ~100 MiB live heap with 10,000 in flight on
 	// the metrics topic, 140-160 MiB RSS in make bench-ingest.
 	InFlight int
-	// JetStreamInFlight is InFlight for JetStream durables. The JetStream
-	// subscriber keeps a goroutine per in-flight message, so a message
-	// there costs about twice what it costs on Kafka: measured in make
-	// bench-ingest (100,000 auth events), 5,000 in flight peaked at
-	// 144-149 MiB, 10,000 at 202-252 MiB for little more speed. Default:
-	// BatchRows, or InFlight when that is set.
+	// JetStreamInFlight is InFlight for JetStream durables. A JetStream
+	// message in flight holds more than a Kafka one (the client's parsed
+	// headers beside ours): in make bench-ingest's all-families job,
+	// interleaved runs at 10,000 were no faster than at 5,000 and peaked
+	// at 337-373 MiB against 274-302. Default: BatchRows, or InFlight
+	// when that is set.
 	JetStreamInFlight int
 	// BufferRows bounds the rows one table's writer holds (queued or being
 	// inserted); a full buffer blocks handlers, which stops consumption.
