@@ -60,9 +60,6 @@ func (c BatchConfig) withDefaults() BatchConfig {
 	if c.WindowRows == 0 {
 		c.WindowRows = c.MaxRows
 	}
-	if c.WindowRows == 0 {
-		c.WindowRows = c.MaxRows
-	}
 	if c.MaxInserts == 0 {
 		c.MaxInserts = 4
 	}
@@ -93,9 +90,6 @@ func (c BatchConfig) Validate() error {
 	}
 	if c.MaxRows <= 0 {
 		errs = append(errs, fmt.Errorf("MaxRows: must be positive, got %d", c.MaxRows))
-	}
-	if c.WindowRows < 1 || c.WindowRows > c.MaxRows {
-		errs = append(errs, fmt.Errorf("WindowRows: must be between 1 and MaxRows (%d), got %d", c.MaxRows, c.WindowRows))
 	}
 	if c.WindowRows < 1 || c.WindowRows > c.MaxRows {
 		errs = append(errs, fmt.Errorf("WindowRows: must be between 1 and MaxRows (%d), got %d", c.MaxRows, c.WindowRows))

@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,5 +16,10 @@ func TestBatchConfigValidate(t *testing.T) {
 	}
 	if err := (BatchConfig{Table: "t", Columns: []string{"labels.key"}}).withDefaults().Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
+	}
+	// Each problem once: WindowRows was reported twice.
+	err = BatchConfig{Table: "t", Columns: []string{"a"}, MaxRows: 10, WindowRows: 11}.withDefaults().Validate()
+	if n := strings.Count(fmt.Sprint(err), "WindowRows:"); n != 1 {
+		t.Errorf("WindowRows reported %d times, want once: %v", n, err)
 	}
 }
