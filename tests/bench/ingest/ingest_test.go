@@ -333,24 +333,9 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	prepareDatabase(ctx, b, env, db)
 	args := append([]string{"-nats-url", env.NATSURL, "-kafka-brokers", strings.Join(env.KafkaBrokers, ","), "-clickhouse-addr", env.ClickHouseAddr,
 		"-clickhouse-database", db, "-group", db, "-http", addr, "-stats-interval", "-1s"}, extra...)
-	logPath := filepath.Join(b.TempDir(), "ingest.log")
-	lf, err := os.Create(logPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer lf.Close()
-	chPID := clickhousePID(b, env.ClickHouseAddr)
-	chStart := cpuOf(chPID)
-	br := brokersOf(b, env)
-	brStart := br.cpu()
-
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	servers := startServerClock(b, env)
+	cmd, logPath, start, stop := launch(b, b.TempDir(), "ingest.log", bin, args...)
+	defer stop()
 
 	// Profile the busy part of the run: from the first rows landed.
 	flowing := make(chan struct{})
@@ -394,7 +379,7 @@ func runIngest(ctx context.Context, b *testing.B, env *testenv.Env, bin, db stri
 	if log, err := os.ReadFile(logPath); err == nil {
 		_ = os.WriteFile(filepath.Join(outDir(), j.prefix()+".log"), log, 0o644)
 	}
-	chCPU, brCPU := cpuOf(chPID)-chStart, br.cpu()-brStart
+	chCPU, brCPU := servers.used()
 	<-profDone // the ingest idles from here: the profile holds the busy part
 	return result{wall: wall, firstRow: firstRow, ingestCPU: ingestCPU, chCPU: chCPU, brokersCPU: brCPU, inserts: inserts, rowsPerSec: float64(j.events()) / wall.Seconds(), peakRSS: peak}
 }
@@ -517,6 +502,46 @@ func brokersOf(b *testing.B, env *testenv.Env) brokers {
 }
 
 func (br brokers) cpu() time.Duration { return cpuOf(br.nats) + cpuOf(br.kafka) }
+
+// serverClock is the servers' CPU from a point on: what a run cost
+// ClickHouse and the brokers.
+type serverClock struct {
+	ch               int
+	br               brokers
+	chStart, brStart time.Duration
+}
+
+func startServerClock(b *testing.B, env *testenv.Env) serverClock {
+	c := serverClock{ch: clickhousePID(b, env.ClickHouseAddr), br: brokersOf(b, env)}
+	c.chStart, c.brStart = cpuOf(c.ch), c.br.cpu()
+	return c
+}
+
+func (c serverClock) used() (clickhouse, brokers time.Duration) {
+	return cpuOf(c.ch) - c.chStart, c.br.cpu() - c.brStart
+}
+
+// launch starts a consumer, its output in dir/logName; stop kills it and
+// waits for it.
+func launch(b *testing.B, dir, logName, bin string, args ...string) (cmd *exec.Cmd, logPath string, start time.Time, stop func()) {
+	logPath = filepath.Join(dir, logName)
+	lf, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd = exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	start = time.Now()
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		b.Fatal(err)
+	}
+	return cmd, logPath, start, func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		lf.Close()
+	}
+}
 
 // owns reports whether pid has a listening socket on port.
 func owns(pid int, port string) bool {

@@ -118,24 +118,9 @@ func runConnect(ctx context.Context, b *testing.B, env *testenv.Env, bin, db str
 	if err := os.WriteFile(cfg, []byte(peerConfig(env, db)), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	logPath := filepath.Join(dir, "connect.log")
-	lf, err := os.Create(logPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer lf.Close()
-	chPID := clickhousePID(b, env.ClickHouseAddr)
-	chStart := cpuOf(chPID)
-	br := brokersOf(b, env)
-	brStart := br.cpu()
-
-	cmd := exec.Command(bin, "run", cfg)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	servers := startServerClock(b, env)
+	cmd, logPath, start, stop := launch(b, dir, "connect.log", bin, "run", cfg)
+	defer stop()
 	// A peer that cannot write retries for ever: a run that lands nothing
 	// in a few minutes is a broken configuration, not a slow peer.
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -146,7 +131,8 @@ func runConnect(ctx context.Context, b *testing.B, env *testenv.Env, bin, db str
 		log, _ := os.ReadFile(logPath)
 		b.Fatalf("Redpanda Connect did not land the backlog: %v\n%s", err, tail(string(log), 3000))
 	}
-	return result{wall: wall, firstRow: firstRow, ingestCPU: cpuOf(cmd.Process.Pid), chCPU: cpuOf(chPID) - chStart, brokersCPU: br.cpu() - brStart,
+	chCPU, brCPU := servers.used()
+	return result{wall: wall, firstRow: firstRow, ingestCPU: cpuOf(cmd.Process.Pid), chCPU: chCPU, brokersCPU: brCPU,
 		rowsPerSec: float64(j.events()) / wall.Seconds(), peakRSS: peak}
 }
 
