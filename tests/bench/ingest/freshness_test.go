@@ -45,13 +45,7 @@ func BenchmarkIngestFreshness(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	bin := buildIngest(b)
-	conn, err := publish.Dial(ctx, publish.DialConfig{
-		Config:  publish.Config{Source: "//tributary/bench"},
-		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Provision: true,
-	})
-	if err != nil {
-		b.Fatalf("dial: %v", err)
-	}
+	conn := dialPublisher(ctx, b, env)
 	defer conn.Close()
 	// Each run's fresh group starts from the earliest offset, so it first
 	// reads what the runs before it published: published counts it, and

@@ -242,7 +242,9 @@ type result struct {
 	peakRSS                int64
 }
 
-func publishEvents(ctx context.Context, b *testing.B, env *testenv.Env, j job) {
+// dialPublisher connects the benchmark's publisher to the stack,
+// provisioning streams and topics.
+func dialPublisher(ctx context.Context, b *testing.B, env *testenv.Env) *publish.Conn {
 	conn, err := publish.Dial(ctx, publish.DialConfig{
 		Config:  publish.Config{Source: "//tributary/bench"},
 		NATSURL: env.NATSURL, KafkaBrokers: env.KafkaBrokers, Provision: true,
@@ -250,6 +252,11 @@ func publishEvents(ctx context.Context, b *testing.B, env *testenv.Env, j job) {
 	if err != nil {
 		b.Fatalf("dial: %v", err)
 	}
+	return conn
+}
+
+func publishEvents(ctx context.Context, b *testing.B, env *testenv.Env, j job) {
+	conn := dialPublisher(ctx, b, env)
 	defer conn.Close()
 	var acked, failed atomic.Int64
 	async, err := conn.NewAsync(publish.AsyncConfig{Workers: 8, MaxBatch: 1024, OnResult: func(r publish.Result) {
