@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"strconv"
 	"sync"
 	"time"
@@ -232,7 +231,9 @@ func (pc *partitionConsumer) await(genCtx, msgBase context.Context, logKey strin
 				}
 			}
 			attempt++
-			msg = redelivery(msg)
+			// A nacked message cannot be acked again: a copy, same id,
+			// payload and metadata, is the redelivery.
+			msg = msg.Copy()
 			cancel = withRecord(msgBase, msg, logKey, offset, attempt)
 			if !pc.send(genCtx, msg) {
 				cancel()
@@ -325,14 +326,6 @@ func (pc *partitionConsumer) fail(genCtx context.Context, what string, err error
 	case <-t.C:
 	case <-genCtx.Done():
 	}
-}
-
-// redelivery is a fresh Watermill message for a nacked one, which cannot
-// be acked again: the same id, payload and metadata.
-func redelivery(prev *message.Message) *message.Message {
-	msg := message.NewMessage(prev.UUID, prev.Payload)
-	msg.Metadata = maps.Clone(prev.Metadata)
-	return msg
 }
 
 // withRecord gives msg its context: which delivery it is
