@@ -401,8 +401,8 @@ func (c *ClickHouseCluster) ensure(ctx context.Context, m member) error {
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.ReadyTimeout)
 	defer cancel()
 	for {
-		if _, running := p.pid(); !running {
-			return fail(errors.New("process exited"))
+		if why, gone := p.exited(); gone {
+			return fail(fmt.Errorf("process exited: %s", why))
 		}
 		pctx, pcancel := context.WithTimeout(rctx, 5*time.Second)
 		err := m.ready(pctx)

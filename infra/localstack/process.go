@@ -29,32 +29,106 @@ type process struct {
 
 // pid returns the recorded pid if that process is alive and still ours.
 func (p process) pid() (int, bool) {
+	pid, ok, _ := p.state()
+	return pid, ok
+}
+
+// state is pid and, when the process is not running, what was seen: a
+// false "exited" once orphaned a live ZooKeeper in CI (its start was
+// failed and its cleanup skipped), so the verdict says why.
+func (p process) state() (int, bool, string) {
 	raw, err := os.ReadFile(p.pidFile)
 	if err != nil {
-		return 0, false
+		return 0, false, fmt.Sprintf("no pid file (%v)", err)
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
 	if err != nil || pid <= 0 {
-		return 0, false
+		return 0, false, fmt.Sprintf("pid file holds %q", raw)
 	}
-	return pid, alive(pid, p.marker)
+	var written time.Time
+	if fi, err := os.Stat(p.pidFile); err == nil {
+		written = fi.ModTime()
+	}
+	ok, why := aliveSince(pid, p.marker, written)
+	return pid, ok, why
+}
+
+// exited reports a process that is not running, read twice 250ms apart:
+// one reading of /proc is not enough to start a server again, or to give
+// up on it.
+func (p process) exited() (string, bool) {
+	if _, ok, _ := p.state(); ok {
+		return "", false
+	}
+	time.Sleep(250 * time.Millisecond)
+	pid, ok, why := p.state()
+	if ok {
+		return "", false
+	}
+	return fmt.Sprintf("pid %d: %s", pid, why), true
 }
 
 // alive is true for a running, non-zombie process whose command line has marker.
 func alive(pid int, marker string) bool {
+	ok, _ := aliveSince(pid, marker, time.Time{})
+	return ok
+}
+
+// aliveSince is alive, and says why not. A command line that cannot be
+// read at all (empty) does not settle it when the process started no
+// later than written, the time its pid was recorded: a recycled pid's
+// process starts after that.
+func aliveSince(pid int, marker string, written time.Time) (bool, string) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return false, fmt.Sprintf("no such process (%v)", err)
 	}
 	// The state follows the parenthesised command name, which may hold spaces.
-	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
-		return false
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return false, fmt.Sprintf("unreadable stat %q", stat)
+	}
+	if stat[i+2] == 'Z' {
+		return false, "zombie"
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return false
+	if err == nil && bytes.Contains(cmdline, []byte(marker)) {
+		return true, ""
 	}
-	return bytes.Contains(cmdline, []byte(marker))
+	if len(cmdline) == 0 && !written.IsZero() {
+		if start, ok := startTime(stat[i+2:]); ok && !start.After(written.Add(2*time.Second)) {
+			return true, ""
+		}
+	}
+	return false, fmt.Sprintf("command line (%d bytes, err %v) lacks %q", len(cmdline), err, marker)
+}
+
+// startTime reads a process's start from the fields of its stat after
+// the command name (starttime is field 22, in clock ticks since boot;
+// USER_HZ is 100 on Linux).
+func startTime(fields []byte) (time.Time, bool) {
+	f := strings.Fields(string(fields))
+	if len(f) < 20 {
+		return time.Time{}, false
+	}
+	ticks, err := strconv.ParseInt(f[19], 10, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			boot, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return time.Time{}, false
+			}
+			return time.Unix(boot, 0).Add(time.Duration(ticks) * 10 * time.Millisecond), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // start launches cmd in its own session, so it outlives the caller and a

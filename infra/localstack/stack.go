@@ -298,8 +298,8 @@ var errExited = errors.New("process exited")
 func (s *Stack) await(ctx context.Context, srv server, began time.Time) error {
 	p := srv.proc()
 	err := waitReady(ctx, s.cfg.ReadyTimeout, func(ctx context.Context) error {
-		if _, running := p.pid(); !running {
-			return errExited
+		if why, gone := p.exited(); gone {
+			return fmt.Errorf("%w: %s", errExited, why)
 		}
 		return srv.ready(ctx)
 	})
