@@ -147,12 +147,18 @@ func (w *BatchWriter) WriteAsync(ctx context.Context, done func(error), row []an
 func (w *BatchWriter) enqueue(ctx context.Context, r *pendingRow) error {
 	w.Start(context.Background())
 
+	// A free slot is taken without asking for ctx.Done(): on a message's
+	// cancel context that call allocates a channel, once per row.
 	select {
 	case w.slots <- struct{}{}:
-	case <-w.closingCh:
-		return fmt.Errorf("write to %s: %w", w.cfg.Table, ErrClosed)
-	case <-ctx.Done():
-		return fmt.Errorf("write to %s: waiting for buffer space: %w", w.cfg.Table, ctx.Err())
+	default:
+		select {
+		case w.slots <- struct{}{}:
+		case <-w.closingCh:
+			return fmt.Errorf("write to %s: %w", w.cfg.Table, ErrClosed)
+		case <-ctx.Done():
+			return fmt.Errorf("write to %s: waiting for buffer space: %w", w.cfg.Table, ctx.Err())
+		}
 	}
 
 	r.pos, r.enqueued, r.span = PositionFrom(ctx), time.Now(), trace.SpanContextFromContext(ctx)
