@@ -42,8 +42,8 @@ type IngestConfig struct {
 	// durables take JetStreamInFlight (their MaxAckPending, across all
 	// instances). A
 	// message is acked once its row is inserted, so this is what lets many
-	// messages share a batch; 2×BatchRows (the default) lets the next batch
-	// fill while one is sent. An in-flight message holds no goroutine (the
+	// messages share a batch; 1.4×BatchRows (the default) lets the next
+	// batch fill while one is sent. An in-flight message holds no goroutine (the
 	// event subscriptions run as ingest.Pipe; the Kafka subscriber follows
 	// acks with one goroutine per partition), only its payload and
 	// bookkeeping: measured, ~100 MiB live heap with 10,000 in flight on
@@ -53,12 +53,22 @@ type IngestConfig struct {
 	// message in flight holds more than a Kafka one (the client's parsed
 	// headers beside ours): in make bench-ingest's all-families job,
 	// interleaved runs at 10,000 were no faster than at 5,000 and peaked
-	// at 337-373 MiB against 274-302. Default: BatchRows, or InFlight
-	// when that is set.
+	// at 337-373 MiB against 274-302. Default: 5,000, or InFlight when
+	// that is set.
 	JetStreamInFlight int
 	// BufferRows bounds the rows one table's writer holds (queued or being
 	// inserted); a full buffer blocks handlers, which stops consumption.
 	BufferRows int
+	// MemoryLimitMiB is the Go heap's soft limit (runtime/debug.SetMemoryLimit),
+	// set by the command: near it the collector runs more often instead of
+	// letting the heap double past its live size (GOGC's default). A
+	// backlog fills every in-flight window at once: ~90 MiB live at the
+	// default windows on one busy topic, so up to ~220 MiB RSS without a
+	// limit, 182 MiB with 170, at the same speed (make bench-ingest). 0:
+	// the command's default (180, unless GOMEMLIMIT is set); -1: none.
+	// Raise it with the windows: it is soft, a live heap above it makes
+	// the collector busy, never fails.
+	MemoryLimitMiB int
 
 	// ShutdownTimeout bounds the drain after ctx ends: in-flight messages
 	// finish their insert and are acked, then everything closes. What is
@@ -132,23 +142,31 @@ func (c IngestConfig) WithDefaults() IngestConfig {
 		c.Group = "ingest"
 	}
 	if c.BatchRows == 0 {
-		// Fewer, larger inserts: ClickHouse's CPU per row falls from
-		// ~25µs at 1000 rows to ~10µs at 5000 (make bench-ingest), with
-		// fewer parts to merge. Batches still flush by FlushInterval when
-		// the rate is lower.
-		c.BatchRows = 5000
+		// Fewer, larger inserts: ClickHouse merges fewer, larger parts.
+		// Its CPU per row (make bench-ingest, Kafka metrics, interleaved
+		// runs) is ~25µs at 1,000 rows, 5-10µs at 5,000 and 2.3-3.7µs at
+		// ~18,000 (each row merged ~3.6 times during the run at 4,800-row
+		// inserts). Batches still flush by FlushInterval when the rate
+		// is lower.
+		c.BatchRows = 20_000
 	}
 	if c.FlushInterval == 0 {
-		c.FlushInterval = 200 * time.Millisecond
+		// Long enough for a batch to fill at ~50k rows/s; freshness p99 at
+		// 20k events/s measured ~0.5s (0.3s at 200ms with 5,000-row
+		// batches).
+		c.FlushInterval = 400 * time.Millisecond
 	}
 	if c.JetStreamInFlight == 0 {
 		c.JetStreamInFlight = c.InFlight
 		if c.InFlight == 0 {
-			c.JetStreamInFlight = c.BatchRows
+			c.JetStreamInFlight = 5_000
 		}
 	}
 	if c.InFlight == 0 {
-		c.InFlight = 2 * c.BatchRows
+		// One batch filling while the last one's insert (100-200ms at
+		// these sizes) finishes: 1.4 batches measured as fast as 2 with
+		// ~20% less heap.
+		c.InFlight = c.BatchRows * 7 / 5
 	}
 	if c.BufferRows == 0 {
 		c.BufferRows = max(20_000, 2*c.BatchRows)
@@ -214,6 +232,9 @@ func (c IngestConfig) Validate() error {
 	positive("EventRetentionDays", "-event-retention-days", c.EventRetentionDays >= 1, c.EventRetentionDays)
 	positive("AnomalyRetentionDays", "-anomaly-retention-days", c.AnomalyRetentionDays >= 1, c.AnomalyRetentionDays)
 	positive("ShutdownTimeout", "-shutdown-timeout", c.ShutdownTimeout > 0, c.ShutdownTimeout)
+	if c.MemoryLimitMiB < -1 {
+		errs = append(errs, fmt.Errorf("ingest: MemoryLimitMiB (-memory-limit-mib) must be -1 (none), 0 (default) or positive, got %d", c.MemoryLimitMiB))
+	}
 	if c.BufferRows < c.BatchRows {
 		errs = append(errs, fmt.Errorf("ingest: BufferRows (-buffer-rows) %d must be at least BatchRows (-batch-rows) %d", c.BufferRows, c.BatchRows))
 	}

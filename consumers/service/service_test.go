@@ -27,13 +27,13 @@ func TestIngestConfigValidate(t *testing.T) {
 	if d.PoisonMaxDeliveries != 5 {
 		t.Errorf("PoisonMaxDeliveries default = %d, want 5", d.PoisonMaxDeliveries)
 	}
-	if d.InFlight != 2*d.BatchRows || d.Router.CloseTimeout != d.ShutdownTimeout {
+	if d.InFlight != d.BatchRows*7/5 || d.Router.CloseTimeout != d.ShutdownTimeout {
 		t.Errorf("defaults = in-flight %d for batch %d, close %s for shutdown %s", d.InFlight, d.BatchRows, d.Router.CloseTimeout, d.ShutdownTimeout)
 	}
-	// JetStream's window defaults to a batch, Kafka's to two; an explicit
+	// JetStream's window defaults to 5,000, Kafka's to 1.4 batches; an explicit
 	// -in-flight sets both, -jetstream-in-flight JetStream's alone.
-	if d.JetStreamInFlight != d.BatchRows {
-		t.Errorf("JetStreamInFlight default %d, want BatchRows %d", d.JetStreamInFlight, d.BatchRows)
+	if d.JetStreamInFlight != 5000 {
+		t.Errorf("JetStreamInFlight default %d, want 5000", d.JetStreamInFlight)
 	}
 	set := ok
 	set.InFlight = 3000
@@ -55,8 +55,9 @@ func TestIngestConfigValidate(t *testing.T) {
 	bad.Limits.MaxPast = 90 * 24 * time.Hour
 	bad.StartFrom = "latest" // without AllowLatest
 	bad.EventRetentionDays = -1
+	bad.MemoryLimitMiB = -2
 	err := bad.Validate()
-	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast", "StartFrom latest", "PoisonMaxDeliveries", "EventRetentionDays (-event-retention-days) must be positive, got -1", "NATSURL (-nats-url"} {
+	for _, want := range []string{"NATSURL", "BufferRows", "AckWait", "MaxPast", "StartFrom latest", "PoisonMaxDeliveries", "EventRetentionDays (-event-retention-days) must be positive, got -1", "NATSURL (-nats-url", "MemoryLimitMiB (-memory-limit-mib) must be -1 (none), 0 (default) or positive, got -2"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate() = %v, want it to name %s", err, want)
 		}
