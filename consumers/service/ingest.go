@@ -137,12 +137,17 @@ func RunIngest(ctx context.Context, cfg IngestConfig, log *slog.Logger, ready ch
 	window := max(1, min(cfg.BatchRows, cfg.InFlight/max(1, cfg.Provision.TopicPartitions)/2))
 	log.Info("insert deduplication", slog.Bool("tokens", dedup), slog.String("server_version", server.String()), slog.Int("window_rows", window))
 	writers := map[string]*clickhouse.BatchWriter{}
+	maxRows := batchRows(cfg, subs)
 	writerFor := func(table ingest.Table) (*clickhouse.BatchWriter, error) {
 		if w, ok := writers[table.Name]; ok {
 			return w, nil
 		}
+		rows := cfg.BatchRows
+		if n, ok := maxRows[table.Name]; ok {
+			rows = n
+		}
 		w, err := clickhouse.NewBatchWriter(conn, clickhouse.BatchConfig{
-			Table: table.Name, Columns: table.Columns, MaxRows: cfg.BatchRows,
+			Table: table.Name, Columns: table.Columns, MaxRows: rows,
 			FlushInterval: cfg.FlushInterval, MaxPendingRows: cfg.BufferRows, Observe: st.met.Table(table.Name),
 			DedupTokens: dedup, WindowRows: window,
 			Tracer: tp.Tracer("github.com/tributary-io/tributary/infra/clickhouse"),
@@ -316,6 +321,23 @@ func newPipe(cfg IngestConfig, js jetstream.JetStream, s subscription, w, deadLe
 // per-message span (a no-op) still costs its attributes and context.
 func tracing(cfg IngestConfig) bool {
 	return cfg.TracerProvider != nil || cfg.Tracing.Endpoint != ""
+}
+
+// batchRows is the most rows per insert of each table a subscription
+// feeds: BatchRows, or less where a subscription's in-flight window is
+// smaller. A batch cannot outgrow the un-acked messages its rows come
+// from, so a larger one would only wait for its timer: a JetStream
+// durable's 5,000 under 20,000-row batches halved the JetStream job
+// (10.6-10.8k rows/s against 20-28k, each insert waiting FlushInterval).
+func batchRows(cfg IngestConfig, subs []subscription) map[string]int {
+	out := map[string]int{}
+	for _, s := range subs {
+		n := min(cfg.BatchRows, consume(cfg, s).InFlight)
+		if cur, ok := out[s.table.Name]; !ok || n < cur {
+			out[s.table.Name] = n
+		}
+	}
+	return out
 }
 
 // consume is how ingest consumes one subscription. The in-flight window

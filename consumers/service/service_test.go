@@ -181,3 +181,31 @@ func sampleEvent(info schemas.TypeInfo) (schemas.Envelope, error) {
 	}
 	return schemas.Envelope{Type: info.Type, Tenant: "acme", ID: "x"}, nil
 }
+
+// A table's batches are no larger than the window of the subscription
+// that feeds it: rows beyond the un-acked messages never come before the
+// insert that acks them, so a batch would wait for its timer.
+func TestBatchRowsFollowTheWindow(t *testing.T) {
+	cfg := IngestConfig{BatchRows: 20000}.WithDefaults()
+	auth := ingest.Table{Name: "auth_events"}
+	metrics := ingest.Table{Name: "telemetry_metrics"}
+	dead := ingest.Table{Name: ingest.DeadLettersTable}
+	subs := []subscription{
+		{name: "auth", table: auth, transport: schemas.TransportJetStream},
+		{name: "metrics", table: metrics, transport: schemas.TransportKafka},
+		{name: "dlq-telemetry", table: dead, transport: schemas.TransportKafka, deadLetter: true},
+		{name: "dlq-auth", table: dead, transport: schemas.TransportJetStream, deadLetter: true},
+	}
+	got := batchRows(cfg, subs)
+	want := map[string]int{"auth_events": cfg.JetStreamInFlight, "telemetry_metrics": 20000, ingest.DeadLettersTable: cfg.JetStreamInFlight}
+	for table, n := range want {
+		if got[table] != n {
+			t.Errorf("batch rows of %s = %d, want %d (all: %v)", table, got[table], n, got)
+		}
+	}
+	small := cfg
+	small.InFlight = 3000
+	if got := batchRows(small, subs[1:2])["telemetry_metrics"]; got != 3000 {
+		t.Errorf("Kafka window 3000: batch rows %d, want 3000", got)
+	}
+}
