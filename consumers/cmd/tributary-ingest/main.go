@@ -60,10 +60,6 @@ func main() {
 	log.Info("tributary-ingest: drained, exiting")
 }
 
-// run is RunIngest with a watchdog: the drain is bounded by
-// ShutdownTimeout inside RunIngest, and should anything still hang (a
-// broker client that ignores its context), the process fails loudly
-// instead of outliving its orchestrator's grace period.
 // defaultMemoryLimitMiB keeps make bench-ingest's Kafka job, whose
 // default windows hold ~90 MiB live, under 200 MiB of RSS (182 MiB
 // measured at 170) at the speed it has without a limit.
@@ -89,6 +85,10 @@ func applyMemoryLimit(mib int, env string, log *slog.Logger) {
 	log.Info("memory limit", "soft_limit_mib", mib)
 }
 
+// run is RunIngest with a watchdog: the drain is bounded by
+// ShutdownTimeout inside RunIngest, and should anything still hang (a
+// broker client that ignores its context), the process fails loudly
+// instead of outliving its orchestrator's grace period.
 func run(ctx context.Context, cfg service.IngestConfig, log *slog.Logger) error {
 	done := make(chan error, 1)
 	go func() { done <- service.RunIngest(ctx, cfg, log, nil) }()
